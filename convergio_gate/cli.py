@@ -1,0 +1,214 @@
+"""Parse the command line and dispatch to ``convergio_gate.commands.<verb>.run``.
+
+Nothing here does work. Errors map to exit codes in one place (``main``): a
+``FatalError`` prints its message and exits 2 (commands return 1 themselves when a gate
+refuses), Ctrl-C exits 130, and anything else is a bug: a short report with versions,
+exit 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+from collections.abc import Sequence
+
+from convergio_gate import __version__
+from convergio_gate.errors import INTERNAL, INTERRUPTED, OK, FatalError
+
+EPILOG = """\
+exit codes: 0 ok, 1 refused (a gate said no), 2 usage or input error,
+3 internal error, 130 interrupted. Docs: docs/ in the convergio-gate repository.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convergio-gate",
+        description="Make coding agents prove their work, using nothing but git.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"convergio-gate {__version__}")
+    parser.add_argument("-C", dest="chdir", metavar="PATH", help="run as if started in PATH")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+
+    p = verbs.add_parser("init", help="set up .convergio/ and the notes refspecs")
+    p.add_argument(
+        "--remote",
+        action="append",
+        default=[],
+        help="configure this remote (default: every remote); repeatable",
+    )
+
+    plan = verbs.add_parser("plan", help="create, list and show plans")
+    plan_verbs = plan.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = plan_verbs.add_parser("create", help="create a plan")
+    p.add_argument("plan", help="plan id")
+    p.add_argument("--title", required=True)
+    p.add_argument("--goal", default="")
+    p = plan_verbs.add_parser("list", help="list plans")
+    p.add_argument("--json", action="store_true")
+    p = plan_verbs.add_parser("show", help="show a plan and its tasks")
+    p.add_argument("plan")
+    p.add_argument("--json", action="store_true")
+
+    task = verbs.add_parser("task", help="add, list, show and move tasks")
+    task_verbs = task.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = task_verbs.add_parser("add", help="add a task to a plan")
+    p.add_argument("plan")
+    p.add_argument("task", help="task id")
+    p.add_argument("--title", required=True)
+    p.add_argument("--description", default="")
+    p.add_argument(
+        "--requires",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="evidence kind the task needs (test, lint, build, ...); repeatable",
+    )
+    p.add_argument(
+        "--verify",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="a command that verifies the task; repeatable",
+    )
+    p.add_argument("--depends-on", action="append", default=[], metavar="TASK")
+    p.add_argument(
+        "--files",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="files the task leases; repeatable",
+    )
+    p.add_argument("--acceptance", action="append", default=[], metavar="TEXT")
+    p.add_argument("--runner-kind", metavar="VENDOR:MODEL")
+    p.add_argument("--profile", choices=("standard", "read_only", "sandbox"), default="standard")
+    p.add_argument("--max-budget-usd", type=float)
+    p = task_verbs.add_parser("list", help="list tasks")
+    p.add_argument("plan", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p = task_verbs.add_parser("show", help="show a task, its history and evidence")
+    p.add_argument("task", help="PLAN/TASK, or TASK when the id is unique")
+    p.add_argument("--json", action="store_true")
+    p = task_verbs.add_parser("transition", help="move a task to another state")
+    p.add_argument("task")
+    p.add_argument("state")
+    p.add_argument("--note")
+
+    ev = verbs.add_parser("evidence", help="measure and record evidence")
+    ev_verbs = ev.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = ev_verbs.add_parser(
+        "run",
+        help="run a command and record what it measured",
+        usage="convergio-gate evidence run TASK --kind KIND [options] -- COMMAND [ARGS...]",
+    )
+    p.add_argument("task")
+    p.add_argument("--kind", required=True)
+    p.add_argument("--shell", action="store_true", help="run the command through /bin/sh")
+    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("--parser", help="how to read the output (default: from the command)")
+    p.add_argument("--junit", metavar="FILE", help="read counts from this JUnit XML file")
+    p.add_argument("--quiet", "-q", action="store_true", help="do not echo the output")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    p = ev_verbs.add_parser("add", help="record evidence by hand (marked manual)")
+    p.add_argument("task")
+    p.add_argument("--kind", required=True)
+    p.add_argument("--exit-code", type=int, required=True)
+    for key in ("passed", "failed", "errors", "warnings", "skipped"):
+        p.add_argument(f"--{key}", type=int, default=0)
+    p.add_argument("--output-file", metavar="FILE")
+    p.add_argument("--note")
+    p = ev_verbs.add_parser("list", help="list a task's evidence")
+    p.add_argument("task")
+    p.add_argument("--json", action="store_true")
+
+    p = verbs.add_parser("validate", help="the gate: accept submitted tasks, or refuse them")
+    p.add_argument("tasks", nargs="*", metavar="TASK")
+    p.add_argument("--json", action="store_true")
+
+    p = verbs.add_parser("status", help="tasks, their effective status and evidence")
+    p.add_argument("plan", nargs="?")
+    p.add_argument("--json", action="store_true")
+
+    p = verbs.add_parser("verify", help="verify the audit chain")
+    p.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="the head hash published elsewhere; catches a truncated chain",
+    )
+    p.add_argument(
+        "--ref",
+        action="append",
+        metavar="REF",
+        help="verify only this notes ref (default: ours and remote copies)",
+    )
+    p.add_argument("--json", action="store_true")
+
+    audit = verbs.add_parser("audit", help="read and share the audit chain")
+    audit_verbs = audit.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = audit_verbs.add_parser("log", help="list entries")
+    p.add_argument("-n", "--limit", type=int, metavar="N", help="only the last N")
+    p.add_argument("--kind")
+    p.add_argument("--json", action="store_true")
+    p = audit_verbs.add_parser("push", help="fetch, merge and push the chain to a remote")
+    p.add_argument("remote", nargs="?", default="origin")
+    p = audit_verbs.add_parser("sync", help="fetch a remote's chain and merge it into ours")
+    p.add_argument("remote", nargs="?", default="origin")
+
+    p = verbs.add_parser("demo", help="a two-minute tour in a throwaway repository")
+    p.add_argument("--keep", action="store_true", help="keep the demo repository")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "argv", None) and args.argv[0] == "--":
+        args.argv = args.argv[1:]
+    try:
+        if args.chdir:
+            os.chdir(args.chdir)
+        module = importlib.import_module(f"convergio_gate.commands.{args.verb}")
+        return int(module.run(args))
+    except FatalError as exc:
+        from convergio_gate.console import err
+
+        err().print(f"[bold red]convergio-gate:[/] {_escape(str(exc))}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("convergio-gate: interrupted\n")
+        return INTERRUPTED
+    except BrokenPipeError:
+        # Output piped into `head` and the reader left: stop quietly, like git does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return OK
+    except Exception as exc:
+        return _internal(exc)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("CONVERGIO_DEBUG"):
+        raise exc
+    import pygit2
+
+    sys.stderr.write(
+        "convergio-gate: internal error (this is a bug in convergio-gate, not your doing)\n"
+        f"  {type(exc).__name__}: {exc}\n"
+        f"  convergio-gate {__version__}, Python {platform.python_version()}, "
+        f"pygit2 {getattr(pygit2, '__version__', '?')}, libgit2 {pygit2.LIBGIT2_VERSION}, "
+        f"{platform.system()}\n"
+        "  rerun with CONVERGIO_DEBUG=1 for the traceback, and report it with the command "
+        "you ran\n"
+    )
+    return INTERNAL

@@ -1,0 +1,1 @@
+"""One module per verb; each exports ``run(args) -> int`` (an exit code)."""

@@ -1,0 +1,1 @@
+"""Plans, tasks and evidence: their schemas, YAML load/save, and the lifecycle."""

@@ -1,0 +1,118 @@
+"""``.convergio/config.yaml``: how the tool behaves in this repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convergio_gate.model import yamlio
+from convergio_gate.model.schema import (
+    Bool,
+    Field,
+    Int,
+    Opt,
+    Str,
+    Struct,
+    Version,
+    validate_document,
+)
+
+CONFIG_PATH = ".convergio/config.yaml"
+
+EVIDENCE = Struct(
+    fields=(
+        Field(
+            "timeout_s",
+            Int(1, 86_400),
+            required=False,
+            default=1800,
+            doc="seconds before an evidence command is killed",
+        ),
+        Field(
+            "tail_lines",
+            Int(0, 500),
+            required=False,
+            default=40,
+            doc="lines of output kept in each evidence record",
+        ),
+        Field(
+            "accept_manual",
+            Bool(),
+            required=False,
+            default=False,
+            doc="whether `evidence add` records count towards `requires`",
+        ),
+    ),
+    expected="the evidence policy (timeout_s, tail_lines, accept_manual)",
+)
+
+AUDIT = Struct(
+    fields=(
+        Field(
+            "actor",
+            Opt(Str()),
+            required=False,
+            default=None,
+            doc="who the entries name as actor; default: the git identity",
+        ),
+    ),
+    expected="the audit settings (actor)",
+)
+
+CONFIG = Struct(
+    fields=(
+        Field("version", Version(1, "config"), doc="the config format version"),
+        Field("evidence", EVIDENCE, required=False, default=dict),
+        Field("audit", AUDIT, required=False, default=dict),
+    ),
+    expected="the convergio-gate config",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    timeout_s: int = 1800
+    tail_lines: int = 40
+    accept_manual: bool = False
+    actor: str | None = None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Config:
+        evidence = data.get("evidence") or {}
+        audit = data.get("audit") or {}
+        return cls(
+            timeout_s=evidence.get("timeout_s", 1800),
+            tail_lines=evidence.get("tail_lines", 40),
+            accept_manual=evidence.get("accept_manual", False),
+            actor=audit.get("actor"),
+        )
+
+
+def load_config(root: Path) -> Config:
+    """Read the config under ``root`` (the working tree); defaults when there is none."""
+    path = root / CONFIG_PATH
+    if not path.exists():
+        return Config()
+    doc = yamlio.load(path, CONFIG_PATH)
+    return Config.from_data(validate_document(doc, CONFIG, CONFIG_PATH))
+
+
+DEFAULT_CONFIG = """\
+# convergio-gate configuration. Everything here is optional; the values shown are the
+# defaults. Every key is described in docs/config.md of convergio-gate.
+version: 1
+
+evidence:
+  # Seconds before `convergio-gate evidence run` kills the command (and its children).
+  timeout_s: 1800
+  # Lines of command output kept in each evidence record (the full output is hashed).
+  tail_lines: 40
+  # Whether evidence typed in with `evidence add` (not measured by running a command)
+  # may satisfy a task's `requires`. Measured evidence is the point; keep this false.
+  accept_manual: false
+
+audit:
+  # Who the audit entries name as actor. Default (null): your git identity.
+  actor: null
+"""

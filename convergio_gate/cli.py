@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--parser", help="how to read the output (default: from the command)")
     p.add_argument("--junit", metavar="FILE", help="read counts from this JUnit XML file")
     p.add_argument("--quiet", "-q", action="store_true", help="do not echo the output")
-    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND")
+    p.set_defaults(argv=None)
     p = ev_verbs.add_parser("add", help="record evidence by hand (marked manual)")
     p.add_argument("task")
     p.add_argument("--kind", required=True)
@@ -166,9 +166,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "argv", None) and args.argv[0] == "--":
-        args.argv = args.argv[1:]
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] | None = None
+    if "--" in words:  # everything after the first `--` is the evidence command, verbatim
+        cut = words.index("--")
+        words, command = words[:cut], words[cut + 1 :]
+    args = parser.parse_args(words)
+    if command is not None:
+        if not hasattr(args, "argv"):
+            parser.error("`--` is only for `evidence run TASK --kind KIND -- COMMAND`")
+        args.argv = command
+    elif hasattr(args, "argv") and args.argv is None:
+        parser.error("evidence run needs the command after `--`, e.g. -- pytest -q")
     try:
         if args.chdir:
             os.chdir(args.chdir)

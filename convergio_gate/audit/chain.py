@@ -211,7 +211,10 @@ class Chain:
             return True
         if local is None or self.git.is_ancestor(local, remote):
             return self.git.cas_ref(
-                self.ref, remote, local, f"convergio-gate: fast-forward to {tracking}",
+                self.ref,
+                remote,
+                local,
+                f"convergio-gate: fast-forward to {tracking}",
                 identity,
             )
         if self.git.is_ancestor(remote, local):

@@ -166,7 +166,7 @@ class Demo:
         self.say("3. It claims the task is submitted anyway. The gate refuses, with reasons.")
         self.cg("task", "transition", "calc/fix-add", "submitted", expect=REFUSED)
 
-        self.say("4. It fixes the bug and measures again; now the claim holds.")
+        self.say("4. It fixes the bug and measures again; now the claim is backed.")
         self.write("calc.py", CALC_FIXED)
         self.cg("evidence", "run", "calc/fix-add", "--kind", "test", "--quiet", *unittest_cmd)
         self.cg("task", "transition", "calc/fix-add", "submitted")
@@ -189,16 +189,24 @@ class Demo:
         self.cg("task", "transition", "calc/readme", "submitted")
 
         self.say("7. The gate judges both claims against the code as it is now.")
+        self.cg("validate", expect=REFUSED)
+        self.note(
+            "evidence is bound to the exact code it ran on: the README work changed the code "
+            "after fix-add's tests ran, so that run no longer proves anything."
+        )
+
+        self.say("8. Measured again on today's code, the claim holds and the gate accepts it.")
+        self.cg("evidence", "run", "calc/fix-add", "--kind", "test", "--quiet", *unittest_cmd)
         self.cg("validate")
         self.cg("status")
 
-        self.say("8. Anyone with a clone can check every decision: the chain is in git notes.")
+        self.say("9. Anyone with a clone can check every decision: the chain is in git notes.")
         self.git("add", "-A")
         self.git("commit", "--quiet", "-m", "calc: add() adds; README says how to test")
         self.cg("verify")
 
         self.say(
-            "9. Someone rewrites history in a copy: the refusal from step 3 becomes an acceptance."
+            "10. Someone rewrites history in a copy: the refusal from step 3 becomes an acceptance."
         )
         self._tamper()
 

@@ -596,6 +596,11 @@ def _attr(element: ET.Element, *names: str) -> int:
     return 0
 
 
+def _declares_dtd(text: str) -> bool:
+    upper = text.upper()
+    return "<!DOCTYPE" in upper or "<!ENTITY" in upper
+
+
 def parse_junit(xml_text: str) -> Counts:
     """Counts from a JUnit XML report.
 
@@ -606,8 +611,7 @@ def parse_junit(xml_text: str) -> Counts:
     ``<testsuite>`` elements (or of the root). Reports declaring a DTD or entities are
     refused (entity expansion attacks); malformed XML raises ``ValueError``.
     """
-    upper = xml_text.upper()
-    if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
+    if _declares_dtd(xml_text):
         raise ValueError("JUnit XML: refusing a document with a DTD or entity declarations")
     try:
         root = ET.fromstring(xml_text)
@@ -648,6 +652,8 @@ def parse_junit(xml_text: str) -> Counts:
 
 
 def _parse_junit_output(text: str) -> Counts | None:
+    if _declares_dtd(text):
+        return None
     starts = [i for i in (text.find(m) for m in ("<?xml", "<testsuites", "<testsuite")) if i >= 0]
     if not starts:
         return None

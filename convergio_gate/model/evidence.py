@@ -9,6 +9,7 @@ Evidence is fresh only while its ``tree`` equals the code tree being judged.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,10 +184,12 @@ def judge(
     """
     verdicts = []
     for kind in task.requires:
+        previous = next((r.command for r in reversed(records) if r.kind == kind and r.command), [])
+        command = shlex.join(previous) if previous else "<command>"
         of_kind = sorted((r for r in records if r.kind == kind), key=lambda r: (r.started, r.label))
         usable = [r for r in of_kind if accept_manual or not r.manual]
         fresh = [r for r in usable if r.tree == tree]
-        run = f"convergio-gate evidence run {task.ref} --kind {kind} -- <command>"
+        run = f"convergio-gate evidence run {task.ref} --kind {kind} -- {command}"
         if not of_kind:
             verdicts.append(KindVerdict(kind, False, f"no {kind} evidence", f"record it: {run}"))
         elif not usable:

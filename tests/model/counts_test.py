@@ -353,7 +353,7 @@ def test_pytest_clean(tmp_path: Path) -> None:
 
 
 def test_pytest_quiet_clean(tmp_path: Path) -> None:
-    argv, output, code = _pytest(_pytest_project(tmp_path, PYTEST_CLEAN), "-q")
+    _argv, output, code = _pytest(_pytest_project(tmp_path, PYTEST_CLEAN), "-q")
     assert code == 0
     assert parse_output("pytest", output, code) == Counts(passed=2, skipped=1)
 
@@ -596,12 +596,13 @@ def test_ruff_clean(tmp_path: Path) -> None:
 
 
 def test_ruff_format_check(ruff_dirty: Path) -> None:
-    (ruff_dirty / "ok.py").write_text("X = 1\n", encoding="utf-8")
+    (ruff_dirty / "ugly.py").write_text("x=[1,\n 2]\n", encoding="utf-8")
     argv = ["ruff", "format", "--check", "--no-cache", "--isolated", "."]
     output, code = _ruff(ruff_dirty, *argv[1:])
     assert code == 1
+    assert "1 file would be reformatted, 1 file already formatted" in output
     assert count(argv, output, code) == ("ruff", Counts(errors=1))
-    (ruff_dirty / "b.py").unlink()
+    (ruff_dirty / "ugly.py").unlink()
     output, code = _ruff(ruff_dirty, *argv[1:])
     assert code == 0
     assert count(argv, output, code) == ("ruff", Counts())
@@ -663,7 +664,11 @@ def test_mypy_dirty(mypy_project: Path) -> None:
 
 def test_mypy_dirty_in_colour(mypy_project: Path) -> None:
     output, code = _mypy(
-        mypy_project / "dirty", "--strict", "--pretty", ".", env={"MYPY_FORCE_COLOR": "1"}
+        mypy_project / "dirty",
+        "--strict",
+        "--pretty",
+        ".",
+        env={"MYPY_FORCE_COLOR": "1", "TERM": "xterm-256color"},
     )
     assert "\x1b" in output
     assert parse_output("mypy", output, code) == Counts(passed=1, errors=2)
@@ -786,7 +791,10 @@ def test_eslint_json_after_npx_noise() -> None:
 
 
 def test_eslint_fatal_error_summary() -> None:
-    output = "/a.js\n  1:7  error  Parsing error: Unexpected token\n\n✖ 1 problem (1 error, 0 warnings)\n"
+    output = (
+        "/a.js\n  1:7  error  Parsing error: Unexpected token\n\n"
+        "✖ 1 problem (1 error, 0 warnings)\n"
+    )
     assert parse_output("eslint", output, 1) == Counts(errors=1)
 
 

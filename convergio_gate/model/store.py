@@ -50,6 +50,7 @@ class Store:
                 f"no {CONFIG_PATH} in {self.root}: convergio-gate is not set up in this repository",
                 fix="run `convergio-gate init`",
             )
+        self.config()  # a broken config is reported by every command, not only some
 
     def config(self) -> Config:
         if self._config is None:

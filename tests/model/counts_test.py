@@ -326,8 +326,12 @@ def _pytest_project(root: Path, source: str) -> Path:
     return root
 
 
+# Plugins of this environment that the sample projects do not need (they slow start-up).
+NO_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:xdist")
+
+
 def _pytest(root: Path, *args: str) -> tuple[list[str], str, int]:
-    argv = [PY, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    argv = [PY, "-m", "pytest", *NO_PLUGINS, *args]
     output, code = _run(argv, root)
     return argv, output, code
 

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from helpers import run_cli
+
+
+def test_the_demo_tells_the_whole_story_quickly(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = run_cli(tmp_path, "demo")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert elapsed < 10, f"the demo took {elapsed:.1f}s"
+    out = result.stdout
+    story = [
+        "not clean: exit code 1, 2 failed",  # the agent's failing run, measured
+        "refused  calc/fix-add: in_progress -> submitted",  # its claim refused
+        "FORGED",  # a hand-written done caught
+        "test evidence is stale",  # evidence bound to code
+        "accepted calc/readme -> done",
+        "accepted calc/fix-add -> done",  # measured again and accepted
+        "chain OK: ",  # verify passes
+        "chain BAD (edited): entry 2 was edited",  # the tampered copy is caught
+    ]
+    positions = [out.find(step) for step in story]
+    assert all(p >= 0 for p in positions), [
+        s for s, p in zip(story, positions, strict=True) if p < 0
+    ]
+    assert positions == sorted(positions), "the story is told out of order"
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing left behind where it ran

@@ -14,7 +14,6 @@ from typing import Any
 
 from rich.console import Console
 
-
 PIPE_WIDTH = 160
 
 

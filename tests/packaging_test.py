@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from importlib import resources
 from pathlib import Path
 
+import pytest
+
 import convergio_gate
+
+tomllib = pytest.importorskip("tomllib")
 
 ROOT = Path(__file__).resolve().parents[1]
 

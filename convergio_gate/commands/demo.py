@@ -9,6 +9,7 @@ No network, no account: a temp dir, git, and the Python running this.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -225,21 +226,20 @@ class Demo:
             cwd=copy,
         )
         notes = self.git("notes", "--ref", "convergio", "list", cwd=copy).split()
+        refusals = []
         for note_blob, annotated in zip(notes[0::2], notes[1::2], strict=False):
-            body = self.git("cat-file", "-p", note_blob, cwd=copy)
-            if '"decision":"refused"' in body and '"subject":"calc/fix-add"' in body:
-                forged = body.replace('"decision":"refused"', '"decision":"accepted"')
-                forged = forged.replace('"kind":"refuse"', '"kind":"accept"')
-                tmp = copy / ".git" / "forged-note"
-                tmp.write_text(forged, encoding="utf-8")
-                self.git(
-                    "notes", "--ref", "convergio", "add", "-f", "-F", str(tmp), annotated, cwd=copy
-                )
-                self.console.print(
-                    f"[cyan]$ git notes --ref convergio add -f -F forged-note {annotated[:12]}[/]"
-                    "   [dim](in the copy)[/]"
-                )
-                break
+            entry = json.loads(self.git("cat-file", "-p", note_blob, cwd=copy))
+            if entry["decision"] == "refused" and entry["subject"] == "calc/fix-add":
+                refusals.append((entry["seq"], annotated, entry))
+        _, annotated, entry = min(refusals)  # the first refusal: step 3's
+        entry.update(kind="accept", decision="accepted")  # the hash is left as it was
+        forged = copy / ".git" / "forged-note"
+        forged.write_text(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+        self.git("notes", "--ref", "convergio", "add", "-f", "-F", str(forged), annotated, cwd=copy)
+        self.console.print(
+            f"[cyan]$ git notes --ref convergio add -f -F forged-note {annotated[:12]}[/]"
+            f"   [dim](in the copy: entry {entry['seq']} now says accepted)[/]"
+        )
         self.repo = copy
         self.cg("verify", expect=REFUSED)
         self.note("the edited entry is named; the original repository still verifies.")

@@ -180,7 +180,7 @@ def test_concurrent_runs_on_one_task_are_refused(task: Path, tmp_path: Path) -> 
         assert "an evidence run for p1/t1 is already in progress" in second.stderr
     finally:
         go.write_text("")
-        out, err = slow.communicate(timeout=30)
+        _, err = slow.communicate(timeout=30)
     assert slow.returncode == 0, err
     third = run_cli(task, "evidence", "run", "p1/t1", "--kind", "test", "--", PY, "-c", "0")
     assert third.returncode == 0, third.stderr

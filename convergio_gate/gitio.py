@@ -48,6 +48,10 @@ class Git:
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
+        # libgit2 checks, on every tree or commit written, that each object it names
+        # exists. Ours only name objects we have just written or read, and the check
+        # doubles the cost of an audit append; git itself does not make it.
+        pygit2.settings.enable_strict_object_creation(False)
 
     @classmethod
     def discover(cls, start: Path | str = ".") -> Git:

@@ -278,9 +278,10 @@ def _walk_notes(
     """Every (note path without slashes, blob id) in a notes tree, whatever its fan-out."""
     for item in tree:
         name = prefix + (item.name or "")
-        if item.filemode == FileMode.TREE:
+        kind = item.type_str
+        if kind == "tree":
             yield from _walk_notes(repo, repo[item.id], name)  # type: ignore[arg-type]
-        elif item.filemode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+        elif kind == "blob":
             yield name, item.id
 
 

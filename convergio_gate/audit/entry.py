@@ -90,6 +90,7 @@ class Entry:
     data: dict[str, Any]
     hash: str
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
     def body(self) -> dict[str, Any]:
         return {
@@ -107,6 +108,20 @@ class Entry:
 
     @cached_property
     def computed_hash(self) -> str:
+        """sha256 of the canonical body.
+
+        For stored bytes that are the canonical entry (as the tool writes them), the
+        canonical body is those bytes without their ``"hash"`` member, so hashing them
+        needs no re-serialisation: when that digest matches, the hash commits to exactly
+        the bytes that were parsed. Otherwise the body is serialised canonically.
+        """
+        if self.raw is not None and not self.extra:
+            member = b',"hash":"' + self.hash.encode("ascii", "replace") + b'"'
+            if self.raw.count(member) == 1:
+                stripped = self.raw.rstrip(b"\n").replace(member, b"", 1)
+                digest = hashlib.sha256(stripped).hexdigest()
+                if digest == self.hash:
+                    return digest
         return hash_body(self.body())
 
     @property
@@ -138,7 +153,11 @@ class Entry:
 
     @classmethod
     def from_body(
-        cls, body: dict[str, Any], digest: str, extra: dict[str, Any] | None = None
+        cls,
+        body: dict[str, Any],
+        digest: str,
+        extra: dict[str, Any] | None = None,
+        raw: bytes | None = None,
     ) -> Entry:
         return cls(
             version=body["version"],
@@ -153,6 +172,7 @@ class Entry:
             data=body["data"],
             hash=digest,
             extra=dict(extra or {}),
+            raw=raw,
         )
 
     @classmethod
@@ -164,28 +184,31 @@ class Entry:
             raise CorruptEntry(f"not JSON: {exc}") from None
         if not isinstance(obj, dict):
             raise CorruptEntry("not a JSON object")
-        missing = [k for k in (*BODY_FIELDS, "hash") if k not in obj]
-        if missing:
-            raise CorruptEntry("missing " + ", ".join(missing))
-        checks = (
-            ("version", int),
-            ("seq", int),
-            ("prev", str),
-            ("time", str),
-            ("actor", str),
-            ("kind", str),
-            ("subject", str),
-            ("decision", str),
-            ("reasons", list),
-            ("data", dict),
-            ("hash", str),
-        )
-        for key, typ in checks:
-            if not isinstance(obj[key], typ) or isinstance(obj[key], bool):
+        for key, typ in _TYPES:
+            value = obj.get(key, _MISSING)
+            if value is _MISSING:
+                raise CorruptEntry(f"missing {key}")
+            if type(value) is not typ:
                 raise CorruptEntry(f"{key} is not a {typ.__name__}")
-        body = {k: obj[k] for k in BODY_FIELDS}
-        extra = {k: v for k, v in obj.items() if k not in BODY_FIELDS and k != "hash"}
-        return cls.from_body(body, obj["hash"], extra)
+        extra = {k: v for k, v in obj.items() if k not in _STORED} if len(obj) > 11 else None
+        return cls.from_body(obj, obj["hash"], extra, raw)
+
+
+_TYPES = (
+    ("version", int),
+    ("seq", int),
+    ("prev", str),
+    ("time", str),
+    ("actor", str),
+    ("kind", str),
+    ("subject", str),
+    ("decision", str),
+    ("reasons", list),
+    ("data", dict),
+    ("hash", str),
+)
+_STORED = frozenset(k for k, _ in _TYPES)
+_MISSING = object()
 
 
 def hash_body(body: dict[str, Any]) -> str:

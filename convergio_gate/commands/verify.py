@@ -7,11 +7,12 @@ import re
 
 from rich.markup import escape
 
+from convergio_gate.audit.chain import Chain
 from convergio_gate.audit.verify import verify
 from convergio_gate.commands._show import short
 from convergio_gate.console import out, print_json
 from convergio_gate.errors import OK, REFUSED, UsageError
-from convergio_gate.workspace import Workspace
+from convergio_gate.gitio import Git
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
@@ -22,11 +23,13 @@ def run(args: argparse.Namespace) -> int:
             f"--expect-head {args.expect_head!r}: expected a 64-hex entry hash",
             fix="copy the chain head from the PR comment or job summary",
         )
-    ws = Workspace.open()
-    read = ws.chain.read(args.ref)
-    report = verify(read, args.expect_head)
+    git = Git.discover()
+    report = verify(Chain(git).read(args.ref), args.expect_head)
     forged: list[str] = []
-    if ws.git.repo.workdir is not None and ws.store.initialized:
+    if git.repo.workdir is not None and (git.state_dir / "config.yaml").is_file():
+        from convergio_gate.workspace import Workspace  # only a repo with tasks needs it
+
+        ws = Workspace(git)
         forged = [t.ref for t in ws.store.all_tasks() if ws.forged(t)]
     ok = report.ok and not forged
     if args.json:

@@ -1,0 +1,183 @@
+"""Languages: which one a file is in, and tree-sitter parsers and queries for it.
+
+Grammars come from the per-language wheels (``tree-sitter-python`` ...) and are loaded
+only when a file of that language is checked, so a commit that touches Python never
+loads the Rust grammar. Queries live in ``rules/queries/<language>/<name>.scm``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tree_sitter import Language, Node, Parser, Query, Tree
+
+#: language -> (module, function returning the grammar)
+GRAMMARS: dict[str, tuple[str, str]] = {
+    "python": ("tree_sitter_python", "language"),
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "go": ("tree_sitter_go", "language"),
+    "rust": ("tree_sitter_rust", "language"),
+    "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"),
+    "cpp": ("tree_sitter_cpp", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+    "bash": ("tree_sitter_bash", "language"),
+    "yaml": ("tree_sitter_yaml", "language"),
+    "toml": ("tree_sitter_toml", "language"),
+    "html": ("tree_sitter_html", "language"),
+    "markdown": ("tree_sitter_markdown", "language"),
+    "dockerfile": ("tree_sitter_dockerfile", "language"),
+}
+
+EXTENSIONS: dict[str, str] = {
+    ".py": "python",
+    ".pyi": "python",
+    ".pyw": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".c++": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".hxx": "cpp",
+    ".h++": "cpp",
+    ".rb": "ruby",
+    ".rake": "ruby",
+    ".gemspec": "ruby",
+    ".sh": "bash",
+    ".bash": "bash",
+    ".zsh": "bash",
+    ".ksh": "bash",
+    ".yml": "yaml",
+    ".yaml": "yaml",
+    ".toml": "toml",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".dockerfile": "dockerfile",
+}
+
+FILENAMES: dict[str, str] = {
+    "Dockerfile": "dockerfile",
+    "Containerfile": "dockerfile",
+    "Gemfile": "ruby",
+    "Rakefile": "ruby",
+    ".bashrc": "bash",
+    ".bash_profile": "bash",
+    ".profile": "bash",
+}
+
+SHEBANGS: dict[str, str] = {
+    "python": "python",
+    "python3": "python",
+    "python2": "python",
+    "node": "javascript",
+    "deno": "typescript",
+    "ts-node": "typescript",
+    "bash": "bash",
+    "sh": "bash",
+    "zsh": "bash",
+    "dash": "bash",
+    "ksh": "bash",
+    "ruby": "ruby",
+}
+
+
+def detect(path: str, head: bytes = b"") -> str | None:
+    """The language of ``path``: by name, by extension, then by a ``#!`` line."""
+    name = path.rsplit("/", 1)[-1]
+    if name in FILENAMES:
+        return FILENAMES[name]
+    if name.startswith(("Dockerfile.", "Containerfile.")):
+        return "dockerfile"
+    _, ext = os.path.splitext(name)
+    if ext.lower() in EXTENSIONS:
+        return EXTENSIONS[ext.lower()]
+    if head.startswith(b"#!"):
+        first = head.split(b"\n", 1)[0].decode("utf-8", "replace").split()
+        if first:
+            prog = first[0].rsplit("/", 1)[-1]
+            if prog == "env":
+                args = [a for a in first[1:] if not a.startswith("-")]
+                prog = args[0] if args else ""
+            return SHEBANGS.get(prog.rstrip("0123456789.") or prog) or SHEBANGS.get(prog)
+    return None
+
+
+@cache
+def language(name: str) -> Language:
+    """The tree-sitter grammar for ``name``, loaded on first use."""
+    from tree_sitter import Language
+
+    module_name, function = GRAMMARS[name]
+    module = importlib.import_module(module_name)
+    with warnings.catch_warnings():
+        # Some grammar wheels still hand tree-sitter an int pointer, which it accepts
+        # with a DeprecationWarning; the grammar itself is fine.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return Language(getattr(module, function)())
+
+
+@cache
+def parser(name: str) -> Parser:
+    from tree_sitter import Parser
+
+    return Parser(language(name))
+
+
+def parse(name: str, data: bytes) -> Tree:
+    return parser(name).parse(data)
+
+
+@cache
+def query(name: str, query_name: str) -> Query | None:
+    """``rules/queries/<name>/<query_name>.scm`` compiled for ``name``; None if absent."""
+    from tree_sitter import Query
+
+    source = query_source(name, query_name)
+    if source is None:
+        return None
+    compiled: Query = Query(language(name), source)
+    return compiled
+
+
+def query_source(name: str, query_name: str) -> str | None:
+    path = resources.files("convergio_gate.rules") / "queries" / name / f"{query_name}.scm"
+    if not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")
+
+
+def captures(compiled: Query, node: Node) -> dict[str, list[Node]]:
+    from tree_sitter import QueryCursor
+
+    return QueryCursor(compiled).captures(node)
+
+
+def matches(compiled: Query, node: Node) -> list[tuple[int, dict[str, list[Node]]]]:
+    from tree_sitter import QueryCursor
+
+    return QueryCursor(compiled).matches(node)

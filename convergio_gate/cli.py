@@ -159,6 +159,35 @@ def _parser() -> argparse.ArgumentParser:
     p = audit_verbs.add_parser("sync", help="fetch a remote's chain and merge it into ours")
     p.add_argument("remote", nargs="?", default="origin")
 
+    p = verbs.add_parser("check", help="run the gates: debt, stubs, secrets, dead code, claims")
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="files to check (what pre-commit passes)"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--staged", action="store_true", help="what `git commit` would record")
+    mode.add_argument("--all-files", action="store_true", help="every tracked file")
+    mode.add_argument("--diff", metavar="BASE..HEAD", help="only the lines a range adds")
+    mode.add_argument(
+        "--history",
+        nargs="?",
+        const="HEAD",
+        metavar="REV",
+        help="what every commit added (default: the history of HEAD)",
+    )
+    p.add_argument("--gate", action="append", metavar="GATE", help="run only this gate; repeatable")
+    p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    p.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--no-cache", action="store_true", help="scan every file again")
+    p.add_argument(
+        "--no-record",
+        action="store_true",
+        help="do not record the decision in the audit chain (a dry run)",
+    )
+    p.add_argument("--jobs", type=int, metavar="N", help="processes to scan with (default: cores)")
+
+    p = verbs.add_parser("baseline", help="accept today's findings; refuse only new ones")
+    p.add_argument("--gate", action="append", metavar="GATE")
+
     p = verbs.add_parser("demo", help="a two-minute tour in a throwaway repository")
     p.add_argument("--keep", action="store_true", help="keep the demo repository")
     return parser

@@ -44,6 +44,7 @@ class Finding:
     secret_sha256: str | None = None
     end_line: int | None = None
     fingerprint: str = ""
+    commit: str | None = None  # for `check --history`: the commit that added it
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -60,6 +61,8 @@ class Finding:
         }
         if self.secret_sha256 is not None:
             data["secret_sha256"] = self.secret_sha256
+        if self.commit is not None:
+            data["commit"] = self.commit
         return data
 
     @classmethod
@@ -132,14 +135,22 @@ class SourceFile:
         return self.text.count("\n", 0, offset) + 1
 
 
+def _no_files() -> Sequence[str]:
+    return ()
+
+
+def _no_read(path: str) -> bytes | None:
+    return None
+
+
 @dataclass
 class Context:
     """What a gate may know about the repository beyond the files it is given."""
 
     root: Path
     settings: dict[str, Any] = field(default_factory=dict)  # this gate's config section
-    list_files: Callable[[], Sequence[str]] = field(default=lambda: ())
-    read_file: Callable[[str], bytes | None] = field(default=lambda path: None)
+    list_files: Callable[[], Sequence[str]] = field(default=_no_files)
+    read_file: Callable[[str], bytes | None] = field(default=_no_read)
     mode: Literal["files", "staged", "all", "diff", "history"] = "files"
     extra: dict[str, Any] = field(default_factory=dict)
 

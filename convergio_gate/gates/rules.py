@@ -58,6 +58,14 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
+#: The rule file of each built-in gate, where its name differs from the gate's.
+RULE_FILES = {"secret": "secrets"}
+
+
+def rule_file(gate_id: str) -> str:
+    return RULE_FILES.get(gate_id, gate_id)
+
+
 def rules(name: str) -> list[dict[str, Any]]:
     return list(load(name)["rules"])
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from convergio_gate.model import yamlio
 from convergio_gate.model.schema import (
     Bool,
+    Enum,
     Field,
     Int,
+    Json,
+    Kind,
+    ListOf,
+    Loc,
+    MapOf,
     Opt,
     Str,
     Struct,
@@ -19,6 +26,7 @@ from convergio_gate.model.schema import (
 )
 
 CONFIG_PATH = ".convergio/config.yaml"
+GATE_ID = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
 EVIDENCE = Struct(
     fields=(
@@ -60,11 +68,53 @@ AUDIT = Struct(
     expected="the audit settings (actor)",
 )
 
+
+class GateSettings(Kind):
+    """One gate's section: ``enabled``, ``severity``, ``exclude`` are checked; the rest is
+    the gate's own (plugins define their settings)."""
+
+    expected = "a gate's settings (enabled, severity, exclude, and the gate's own keys)"
+
+    def convert(self, value: Any, loc: Loc) -> dict[str, Any]:
+        data: dict[str, Any] = Json().convert(value, loc)
+        if not isinstance(data, dict):
+            raise loc.error(f"expected {self.expected}")
+        known = {
+            "enabled": Bool(),
+            "severity": Enum(("error", "warning", "note")),
+            "exclude": ListOf(Str()),
+        }
+        for key, kind in known.items():
+            if key in value:
+                data[key] = kind.convert(value[key], loc.at_key(value, key))
+        return data
+
+
+PATHS = Struct(
+    fields=(
+        Field(
+            "exclude",
+            ListOf(Str()),
+            required=False,
+            default=list,
+            doc="globs of files no gate looks at",
+        ),
+    ),
+    expected="path settings (exclude)",
+)
+
 CONFIG = Struct(
     fields=(
         Field("version", Version(1, "config"), doc="the config format version"),
         Field("evidence", EVIDENCE, required=False, default=dict),
         Field("audit", AUDIT, required=False, default=dict),
+        Field(
+            "gates",
+            MapOf(GateSettings(), key=Str(GATE_ID, expected="a gate id")),
+            required=False,
+            default=dict,
+        ),
+        Field("paths", PATHS, required=False, default=dict),
     ),
     expected="the convergio-gate config",
 )
@@ -76,6 +126,14 @@ class Config:
     tail_lines: int = 40
     accept_manual: bool = False
     actor: str | None = None
+    gates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+
+    def gate(self, gate_id: str) -> dict[str, Any]:
+        return dict(self.gates.get(gate_id, {}))
+
+    def gate_enabled(self, gate_id: str) -> bool:
+        return bool(self.gates.get(gate_id, {}).get("enabled", True))
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Config:
@@ -86,6 +144,8 @@ class Config:
             tail_lines=evidence.get("tail_lines", 40),
             accept_manual=evidence.get("accept_manual", False),
             actor=audit.get("actor"),
+            gates=dict(data.get("gates") or {}),
+            exclude=tuple((data.get("paths") or {}).get("exclude", ())),
         )
 
 
@@ -115,4 +175,17 @@ evidence:
 audit:
   # Who the audit entries name as actor. Default (null): your git identity.
   actor: null
+
+# The gates `convergio-gate check` runs (pre-commit, CI). Each may be switched off or
+# made a warning (reported, not refused), and given files to skip.
+gates:
+  debt: {enabled: true, severity: error}
+  stub: {enabled: true, severity: error}
+  secret: {enabled: true, severity: error}
+  wire: {enabled: true, severity: error}
+  evidence: {enabled: true, severity: error}
+
+paths:
+  # Globs of files no gate looks at (generated code, vendored code, fixtures).
+  exclude: []
 """

@@ -172,6 +172,7 @@ class KindVerdict:
     reason: str
     fix: str = ""
     record: Evidence | None = None
+    problem: str = ""  # missing, manual, stale or dirty; empty when ok
 
 
 def judge(
@@ -191,7 +192,11 @@ def judge(
         fresh = [r for r in usable if r.tree == tree]
         run = f"convergio-gate evidence run {task.ref} --kind {kind} -- {command}"
         if not of_kind:
-            verdicts.append(KindVerdict(kind, False, f"no {kind} evidence", f"record it: {run}"))
+            verdicts.append(
+                KindVerdict(
+                    kind, False, f"no {kind} evidence", f"record it: {run}", None, "missing"
+                )
+            )
         elif not usable:
             verdicts.append(
                 KindVerdict(
@@ -199,6 +204,8 @@ def judge(
                     False,
                     f"the only {kind} evidence was typed in (evidence add), not measured",
                     f"measure it: {run}",
+                    None,
+                    "manual",
                 )
             )
         elif not fresh:
@@ -211,6 +218,7 @@ def judge(
                     f"the code is now tree {tree[:10]}",
                     f"re-run it on the current code: {run}",
                     newest,
+                    "stale",
                 )
             )
         elif not fresh[-1].clean:
@@ -222,6 +230,7 @@ def judge(
                     f"{kind} evidence is not clean: {newest.dirt()}",
                     f"fix the failures, then: {run}",
                     newest,
+                    "dirty",
                 )
             )
         else:

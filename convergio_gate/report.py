@@ -1,0 +1,192 @@
+"""Renderings of a check's outcome: text (rich), JSON, SARIF 2.1.0, GitHub annotations.
+
+Every renderer works from findings alone, and a finding never holds a secret (only a
+redacted preview and a hash), so no rendering can leak one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from convergio_gate import __version__
+
+if TYPE_CHECKING:
+    from convergio_gate.gates._base import Finding
+    from convergio_gate.gates.engine import Outcome
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"error": "error", "warning": "warning", "note": "note"}
+
+
+def as_json(outcome: Outcome, chain_head: str | None = None) -> dict[str, Any]:
+    return {
+        "decision": outcome.decision,
+        "mode": outcome.selection.mode,
+        "subject": outcome.selection.subject,
+        "gates": outcome.gates,
+        "findings": [f.to_json() for f in outcome.findings],
+        "waived": [
+            {**f.to_json(), "waiver": {"line": w.line, "reason": w.reason}}
+            for f, w in outcome.waived
+        ],
+        "baselined": len(outcome.baselined),
+        "files": len(outcome.selection.files),
+        "skipped": [{"path": p, "why": why} for p, why in outcome.selection.skipped],
+        "scanned": outcome.scanned,
+        "cached": outcome.cached,
+        "seconds": round(outcome.seconds, 3),
+        "chain_head": chain_head,
+    }
+
+
+def _rule_meta(gate: str, rule: str) -> dict[str, str]:
+    from convergio_gate.errors import InputError
+    from convergio_gate.gates import rules as rules_data
+
+    try:
+        items = rules_data.rules(rules_data.rule_file(gate))
+    except InputError:  # a plugin gate has no rule file of ours: describe it plainly
+        items = []
+    for item in items:
+        if item["id"] == rule:
+            return {"description": item["description"], "why": item["why"], "fix": item["fix"]}
+    return {"description": f"{gate} gate: {rule}", "why": "", "fix": ""}
+
+
+def as_sarif(outcome: Outcome) -> dict[str, Any]:
+    rule_ids = sorted({(f.gate, f.rule) for f in outcome.findings})
+    index = {pair: i for i, pair in enumerate(rule_ids)}
+    rules = []
+    for gate, rule in rule_ids:
+        meta = _rule_meta(gate, rule)
+        help_text = " ".join(t for t in (meta["why"], meta["fix"]) if t) or meta["description"]
+        rules.append(
+            {
+                "id": f"{gate}/{rule}",
+                "name": rule,
+                "shortDescription": {"text": meta["description"]},
+                "help": {"text": help_text},
+                "properties": {"gate": gate},
+            }
+        )
+    results = []
+    for f in outcome.findings:
+        result: dict[str, Any] = {
+            "ruleId": f"{f.gate}/{f.rule}",
+            "ruleIndex": index[(f.gate, f.rule)],
+            "level": LEVELS.get(f.severity, "error"),
+            "message": {"text": f"{f.message}. Fix: {f.fix}" if f.fix else f.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
+                    }
+                }
+            ],
+            "partialFingerprints": {"convergioFingerprint/v1": f.fingerprint},
+            "properties": {"gate": f.gate},
+        }
+        results.append(result)
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "convergio-gate",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
+                "results": results,
+            }
+        ],
+    }
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def as_github(outcome: Outcome) -> str:
+    """Workflow commands: one ``::error`` (or warning/notice) annotation per finding."""
+    lines = []
+    for f in outcome.findings:
+        command = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
+        props = ",".join(
+            [
+                f"file={_escape_property(f.path)}",
+                f"line={f.line}",
+                f"col={f.column}",
+                f"title={_escape_property(f'convergio-gate {f.gate}/{f.rule}')}",
+            ]
+        )
+        lines.append(f"::{command} {props}::{_escape_data(f'{f.message}. Fix: {f.fix}')}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from convergio_gate.console import out
+
+    console = out()
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for f in outcome.findings:
+        by_file[f.path].append(f)
+    if by_file:
+        table = Table(show_edge=False, header_style="bold", pad_edge=False, show_lines=False)
+        for column in ("where", "rule", "what", "how to fix"):
+            table.add_column(column, overflow="fold")
+        for path in sorted(by_file):
+            table.add_section()
+            table.add_row(f"[bold]{escape(path)}[/]", "", "", "")
+            for f in by_file[path]:
+                style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+                what = escape(f.message) + (f"\n[dim]{escape(f.preview)}[/]" if f.preview else "")
+                if f.commit:
+                    what += f"\n[dim]added in {f.commit[:12]}[/]"
+                table.add_row(
+                    f"  {f.line}:{f.column}", f"[{style}]{f.gate}/{f.rule}[/]", what, escape(f.fix)
+                )
+        console.print(table)
+    for path, why in outcome.selection.skipped:
+        console.print(f"[dim]skipped {escape(path)}: {why}[/]")
+    for f, w in outcome.waived:
+        console.print(
+            f"[dim]waived {f.gate}/{f.rule} at {escape(f.path)}:{f.line}: {escape(w.reason)}[/]"
+        )
+    errors = sum(1 for f in outcome.findings if f.severity == "error")
+    others = len(outcome.findings) - errors
+    files = len(outcome.selection.files)
+    stats = (
+        f"{files} files, {outcome.scanned} scanned, {outcome.cached} from cache, "
+        f"{outcome.seconds:.2f}s"
+    )
+    extra = []
+    if outcome.waived:
+        extra.append(f"{len(outcome.waived)} waived")
+    if outcome.baselined:
+        extra.append(f"{len(outcome.baselined)} in the baseline")
+    if others:
+        extra.append(f"{others} warnings")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    head = f"  [dim]chain head {chain_head[:12]}[/]" if chain_head else ""
+    if outcome.refused:
+        console.print(f"[bold red]refused[/]: {errors} findings{tail}  [dim]{stats}[/]{head}")
+    else:
+        console.print(f"[bold green]clean[/]{tail}  [dim]{stats}[/]{head}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
 from convergio_gate import __version__
@@ -81,7 +82,7 @@ def as_sarif(outcome: Outcome) -> dict[str, Any]:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                        "artifactLocation": {"uri": quote(f.path), "uriBaseId": "%SRCROOT%"},
                         "region": {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)},
                     }
                 }
@@ -102,7 +103,6 @@ def as_sarif(outcome: Outcome) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
                 "results": results,
             }
         ],

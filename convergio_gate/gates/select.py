@@ -120,7 +120,8 @@ def _load(
 def select_files(root: Path, given: Sequence[str], cwd: Path) -> Selection:
     paths = []
     for name in given:
-        full = (cwd / name).resolve() if not os.path.isabs(name) else Path(name).resolve()
+        joined = Path(os.path.normpath(os.path.join(cwd, name)))
+        full = joined.parent.resolve() / joined.name  # the file itself may be a symlink
         try:
             rel = full.relative_to(root.resolve()).as_posix()
         except ValueError:
@@ -204,20 +205,25 @@ def select_diff(root: Path, spec: str) -> Selection:
     base_rev, head_rev = spec.split("...") if three else spec.split("..")
     g = Git.discover(root)
     head = g.resolve_commit(head_rev or "HEAD")
-    base = g.resolve_commit(base_rev or "HEAD")
-    if three:
-        merge_base = g.repo.merge_base(base.id, head.id)
-        if merge_base is not None:
-            base = g.repo[merge_base].peel(pygit2.Commit)
-    diff = base.tree.diff_to_tree(head.tree, context_lines=0)
+    if base_rev and base_rev == _empty_tree(root):  # a root commit: everything is added
+        base_tree = g.repo[pygit2.Oid(hex=base_rev)].peel(pygit2.Tree)
+        base_id = base_rev
+    else:
+        base = g.resolve_commit(base_rev or "HEAD")
+        if three:
+            merge_base = g.repo.merge_base(base.id, head.id)
+            if merge_base is not None:
+                base = g.repo[merge_base].peel(pygit2.Commit)
+        base_tree, base_id = base.tree, str(base.id)
+    diff = base_tree.diff_to_tree(head.tree, context_lines=0)
     diff.find_similar()
     selection = Selection(
         "diff",
-        f"diff {str(base.id)[:12]}..{str(head.id)[:12]}",
+        f"diff {base_id[:12]}..{str(head.id)[:12]}",
         [],
         added={},
         commit=str(head.id),
-        base=str(base.id),
+        base=base_id,
     )
     assert selection.added is not None
     for patch in diff:
@@ -287,4 +293,4 @@ def select_commit(root: Path, commit: str) -> Selection:
 
 
 def _empty_tree(root: Path) -> str:
-    return git(root, "hash-object", "-t", "tree", "/dev/null").decode().strip()
+    return git(root, "hash-object", "-w", "-t", "tree", "/dev/null").decode().strip()

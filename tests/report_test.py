@@ -1,0 +1,116 @@
+"""Reports: SARIF checked by the SARIF 2.1.0 schema and Microsoft's own validator (the
+`@microsoft/sarif-multitool` npm package), GitHub annotations escaped, JSON complete."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+from helpers import CLI
+from plugin_gate import install
+
+MULTITOOL = "@microsoft/sarif-multitool-linux@5.7.0"
+
+
+@pytest.fixture(scope="session")
+def multitool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The official SARIF validator and schema, from the npm registry."""
+    npm = shutil.which("npm")
+    assert npm, "npm is needed to fetch the SARIF validator (apt install npm)"
+    where = tmp_path_factory.mktemp("sarif")
+    proc = subprocess.run(
+        [npm, "pack", MULTITOOL, "--pack-destination", str(where)],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (tarball,) = where.glob("*.tgz")
+    with tarfile.open(tarball) as archive:
+        archive.extractall(where, filter="data")
+    tool = where / "package" / "Sarif.Multitool"
+    tool.chmod(0o755)
+    return where / "package"
+
+
+@pytest.fixture
+def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site)
+    monkeypatch.syspath_prepend(str(site))
+    yield
+    sys.modules.pop("banana_gate", None)
+
+
+def sarif_of(repo: Path, cg: CLI) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    (repo / "src").mkdir()
+    (repo / "src" / "a.py").write_text("x = 'BANANA'\n\ny = 'BANANA, again'\n")
+    (repo / "b b.py").write_text("BANANA\n")
+    out = repo / "report.sarif"
+    result = cg(
+        "check", "--gate", "banana", "--format", "sarif", "--output", str(out), "src/a.py", "b b.py"
+    )
+    assert result.code == 1, result.err
+    return out, json.loads(out.read_text())
+
+
+def test_sarif_matches_the_2_1_0_schema(repo: Path, cg: CLI, banana: None, multitool: Path) -> None:
+    _, sarif = sarif_of(repo, cg)
+    schema = json.loads((multitool / "sarif-2.1.0.json").read_text())
+    jsonschema.validate(sarif, schema)
+    results = sarif["runs"][0]["results"]
+    assert len(results) == 3
+    for result in results:
+        assert result["properties"]["gate"] == "banana"
+        location = result["locations"][0]["physicalLocation"]
+        assert not location["artifactLocation"]["uri"].startswith("/")
+        assert location["region"]["startLine"] >= 1
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results} == {1, 3}
+
+
+def test_sarif_passes_the_official_validator(
+    repo: Path, cg: CLI, banana: None, multitool: Path
+) -> None:
+    path, _ = sarif_of(repo, cg)
+    proc = subprocess.run(
+        [
+            str(multitool / "Sarif.Multitool"),
+            "validate",
+            str(path),
+            "-o",
+            str(path.with_suffix(".validation.sarif")),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    errors = [line for line in proc.stdout.splitlines() if ": error " in line]
+    assert errors == [], "\n".join(errors)
+
+
+def test_github_annotations_are_escaped(repo: Path, cg: CLI, banana: None) -> None:
+    (repo / "we,ird:name.py").write_text("BANANA % 100\n")
+    result = cg("check", "--gate", "banana", "--format", "github", "we,ird:name.py")
+    assert result.code == 1
+    (line,) = result.out.splitlines()
+    assert line.startswith("::error file=we%2Cird%3Aname.py,line=1,col=1,")
+    assert line.endswith("::a BANANA. Fix: peel it")
+
+
+def test_json_report_has_everything(repo: Path, cg: CLI, banana: None) -> None:
+    (repo / "a.py").write_text("BANANA\n")
+    result = cg("check", "--gate", "banana", "--format", "json", "a.py")
+    report = json.loads(result.out)
+    assert set(report) >= {"decision", "findings", "waived", "gates", "chain_head", "seconds"}
+    assert len(report["chain_head"]) == 64

@@ -5,9 +5,11 @@ finding or the line above::
 
     api_key = load_fixture_key()  # convergio: allow secret -- test fixture, not a real key
 
-A waiver without a reason is itself refused: the point of a waiver is the reason, which
-the audit chain records with every finding it lets through. The baseline
-(``.convergio/baseline.yaml``) lists accepted pre-existing findings by fingerprint, so
+A whole file can be waived for a rule or gate with ``convergio: allow-file <rule> --
+<reason>`` anywhere in it (for files whose purpose is to hold what a gate refuses, such
+as a rule's own test samples). A waiver without a reason is itself refused: the point of
+a waiver is the reason, which the audit chain records with every finding it lets through.
+The baseline (``.convergio/baseline.yaml``) lists accepted pre-existing findings by fingerprint, so
 adopting the tool on an old repository does not mean fixing everything first; it has no
 line numbers, so it does not churn when code moves.
 """
@@ -23,7 +25,7 @@ from typing import Any
 from convergio_gate.gates._base import Finding, SourceFile
 
 WAIVER = re.compile(
-    r"convergio:\s*allow\s+(?P<ids>[a-z][a-z0-9-]*(?:\s*,\s*[a-z][a-z0-9-]*)*)"
+    r"convergio:\s*allow(?P<file>-file)?\s+(?P<ids>[a-z][a-z0-9-]*(?:\s*,\s*[a-z][a-z0-9-]*)*)"
     r"(?:\s+--\s*(?P<reason>.*?))?\s*(?:\*/|-->|#\}|%\})?\s*$"
 )
 BASELINE_PATH = ".convergio/baseline.yaml"
@@ -35,9 +37,12 @@ class Waiver:
     line: int
     ids: tuple[str, ...]
     reason: str
+    whole_file: bool = False
 
     def covers(self, finding: Finding) -> bool:
-        return finding.rule in self.ids or finding.gate in self.ids
+        if finding.rule not in self.ids and finding.gate not in self.ids:
+            return False
+        return self.whole_file or self.line in (finding.line, finding.line - 1)
 
 
 def find(source: SourceFile) -> list[Waiver]:
@@ -51,7 +56,8 @@ def find(source: SourceFile) -> list[Waiver]:
         if match is None:
             continue
         ids = tuple(i.strip() for i in match["ids"].split(","))
-        found.append(Waiver(source.path, number, ids, (match["reason"] or "").strip()))
+        reason = (match["reason"] or "").strip()
+        found.append(Waiver(source.path, number, ids, reason, bool(match["file"])))
     return found
 
 
@@ -81,11 +87,7 @@ def apply(
     waived: list[tuple[Finding, Waiver]] = []
     for finding in findings:
         match = next(
-            (
-                w
-                for w in waivers.get(finding.path, ())
-                if w.reason and w.line in (finding.line, finding.line - 1) and w.covers(finding)
-            ),
+            (w for w in waivers.get(finding.path, ()) if w.reason and w.covers(finding)),
             None,
         )
         if match is None:

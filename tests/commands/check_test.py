@@ -252,3 +252,14 @@ def test_binary_symlink_invalid_utf8_and_submodule_do_not_crash(
     _, report = check(cg, "bin.dat", "latin.py", "link.py", "sub")
     skipped = {s["path"] for s in report["skipped"]}
     assert {"link.py", "sub"} <= skipped
+
+
+def test_a_file_waiver_covers_the_whole_file_and_needs_a_reason(repo: Path, cg: CLI,
+                                                                 banana: None) -> None:
+    write(repo, "a.py", "BANANA\n\n\n# convergio: allow-file banana -- fruit samples\nBANANA\n")
+    code, report = check(cg, "a.py")
+    assert code == 0 and len(report["waived"]) == 2
+    write(repo, "b.py", "# convergio: allow-file banana\nBANANA\n")
+    code, report = check(cg, "b.py")
+    assert code == 1
+    assert sorted(f["rule"] for f in report["findings"]) == ["no-banana", "waiver-needs-reason"]

@@ -82,11 +82,9 @@ class Workspace:
     @cached_property
     def acceptances(self) -> dict[str, Entry]:
         """Task ref -> the acceptance entry the chain holds for it."""
-        found: dict[str, Entry] = {}
-        for entry in self.chain.entries():
-            if entry.kind == "accept" and entry.decision == "accepted":
-                found.setdefault(entry.subject, entry)
-        return found
+        from convergio_gate.audit.trust import acceptances
+
+        return acceptances(self.chain.entries(), self.store.config())
 
     def effective_status(self, task: Task) -> str:
         return "done" if task.ref in self.acceptances else task.status

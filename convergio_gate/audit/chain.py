@@ -20,8 +20,8 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 import pygit2
 from pygit2.enums import FileMode
@@ -106,14 +106,16 @@ class Chain:
 
     # -- appending ----------------------------------------------------------------------
 
-    def append(self, draft: Draft, identity: Identity) -> Entry:
-        return self.append_many([draft], identity)[0]
+    def append(self, draft: Draft, identity: Identity, signer: Signer | None = None) -> Entry:
+        return self.append_many([draft], identity, signer)[0]
 
-    def append_many(self, drafts: Sequence[Draft], identity: Identity) -> list[Entry]:
+    def append_many(
+        self, drafts: Sequence[Draft], identity: Identity, signer: Signer | None = None
+    ) -> list[Entry]:
         """Append ``drafts`` in order, in one ref update. Retries when the ref moves."""
         if not drafts:
             return []
-        self.integrate(identity)
+        self.integrate(identity, signer)
         signature = identity.signature()
         for attempt in range(MAX_ATTEMPTS):
             old = self.git.read_ref(self.ref)
@@ -121,7 +123,7 @@ class Chain:
             sealed: list[Entry] = []
             for draft in drafts:
                 seq += 1
-                entry = Entry.seal(draft, seq=seq, prev=prev)
+                entry = _signed(Entry.seal(draft, seq=seq, prev=prev), signer)
                 sealed.append(entry)
                 prev = entry.hash
             new_tree, last_note = self._add(tree, sealed)
@@ -192,7 +194,7 @@ class Chain:
 
     # -- remote copies --------------------------------------------------------------------
 
-    def integrate(self, identity: Identity) -> None:
+    def integrate(self, identity: Identity, signer: Signer | None = None) -> None:
         """Bring remote-tracking copies of the chain into ours.
 
         A copy ahead of ours is fast-forwarded to. When both have entries the other
@@ -201,10 +203,10 @@ class Chain:
         """
         for tracking in self.default_refs()[1:]:
             for _attempt in range(MAX_ATTEMPTS):
-                if self._integrate_one(tracking, identity):
+                if self._integrate_one(tracking, identity, signer):
                     break
 
-    def _integrate_one(self, tracking: str, identity: Identity) -> bool:
+    def _integrate_one(self, tracking: str, identity: Identity, signer: Signer | None) -> bool:
         remote = self.git.read_ref(tracking)
         local = self.git.read_ref(self.ref)
         if remote is None or remote == local:
@@ -233,6 +235,8 @@ class Chain:
                 entry.kind, entry.subject, entry.decision, entry.actor, entry.reasons, entry.data
             )
             new = Entry.seal(draft, seq=seq, prev=prev, time=entry.time)
+            if "sig" in entry.extra:  # the old signature covered the old hash
+                new = _signed(new, signer)
             moved.append(new)
             prev = new.hash
         if moved:
@@ -259,6 +263,16 @@ class Chain:
         return self.git.cas_ref(
             self.ref, str(commit), local, f"convergio-gate: merge {tracking}", identity
         )
+
+
+#: Signs an entry hash; returns what is stored beside the entry as its "sig".
+Signer = Callable[[str], dict[str, str]]
+
+
+def _signed(entry: Entry, signer: Signer | None) -> Entry:
+    if signer is None:
+        return entry
+    return replace(entry, extra={**entry.extra, "sig": signer(entry.hash)})
 
 
 def _note_of(read: ChainRead, entry: Entry) -> str:

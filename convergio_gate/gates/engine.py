@@ -107,7 +107,7 @@ def run(
             list_files=selection.list_files,
             read_file=selection.read_file,
             mode=selection.mode,  # type: ignore[arg-type]
-            extra={"base": selection.base, "commit": selection.commit},
+            extra={"base": selection.base, "commit": selection.commit, "config": config},
         )
         if gate.scope == "file":
             found, scanned, hits = _file_gate(gate, files, ctx, cache, jobs)

@@ -93,14 +93,18 @@ class _Judge:
         return self.git.code_tree_of_worktree()
 
     @cached_property
+    def config(self) -> Any:
+        """The config that judges: the base branch's in CI, else the working tree's."""
+        from convergio_gate.model.config import load_config
+
+        return self.ctx.extra.get("config") or load_config(self.ctx.root)
+
+    @cached_property
     def acceptances(self) -> set[str]:
         from convergio_gate.audit.chain import Chain
+        from convergio_gate.audit.trust import acceptances
 
-        return {
-            e.subject
-            for e in Chain(self.git).entries()
-            if e.kind == "accept" and e.decision == "accepted"
-        }
+        return set(acceptances(Chain(self.git).entries(), self.config))
 
     def base_text(self, path: str) -> bytes | None:
         commit = self.base_commit
@@ -210,11 +214,10 @@ class _Judge:
         ]
 
     def _evidence(self, source: SourceFile, task: Task, line: int) -> list[Finding]:
-        from convergio_gate.model.config import load_config
         from convergio_gate.model.evidence import judge
 
         records = self._records(task)
-        accept_manual = load_config(self.ctx.root).accept_manual
+        accept_manual = self.config.accept_manual
         rule_of = {
             "missing": "missing-evidence",
             "manual": "missing-evidence",

@@ -64,8 +64,35 @@ AUDIT = Struct(
             default=None,
             doc="who the entries name as actor; default: the git identity",
         ),
+        Field(
+            "trusted_signers",
+            Str(allow_empty=True),
+            required=False,
+            default="",
+            doc="OpenSSH allowed-signers lines: the keys whose signatures CI entries carry",
+        ),
+        Field(
+            "require_signed_acceptance",
+            Bool(),
+            required=False,
+            default=False,
+            doc="count a task done only through an acceptance signed by a trusted signer",
+        ),
     ),
-    expected="the audit settings (actor)",
+    expected="the audit settings (actor, trusted_signers, require_signed_acceptance)",
+)
+
+CI = Struct(
+    fields=(
+        Field(
+            "protected_paths",
+            ListOf(Str()),
+            required=False,
+            default=list,
+            doc="more globs whose change in a pull request needs a maintainer's approval",
+        ),
+    ),
+    expected="the CI settings (protected_paths)",
 )
 
 
@@ -115,6 +142,7 @@ CONFIG = Struct(
             default=dict,
         ),
         Field("paths", PATHS, required=False, default=dict),
+        Field("ci", CI, required=False, default=dict),
     ),
     expected="the convergio-gate config",
 )
@@ -128,6 +156,9 @@ class Config:
     actor: str | None = None
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
+    trusted_signers: str = ""
+    require_signed_acceptance: bool = False
+    protected_paths: tuple[str, ...] = ()
 
     def gate(self, gate_id: str) -> dict[str, Any]:
         return dict(self.gates.get(gate_id, {}))
@@ -146,6 +177,9 @@ class Config:
             actor=audit.get("actor"),
             gates=dict(data.get("gates") or {}),
             exclude=tuple((data.get("paths") or {}).get("exclude", ())),
+            trusted_signers=audit.get("trusted_signers", ""),
+            require_signed_acceptance=audit.get("require_signed_acceptance", False),
+            protected_paths=tuple((data.get("ci") or {}).get("protected_paths", ())),
         )
 
 
@@ -156,6 +190,18 @@ def load_config(root: Path) -> Config:
         return Config()
     doc = yamlio.load(path, CONFIG_PATH)
     return Config.from_data(validate_document(doc, CONFIG, CONFIG_PATH))
+
+
+def config_from_bytes(data: bytes | None, label: str = CONFIG_PATH) -> Config:
+    """A config read from elsewhere (a commit, in CI); defaults for None."""
+    if data is None:
+        return Config()
+    if len(data) > yamlio.MAX_BYTES:
+        from convergio_gate.errors import InputError
+
+        raise InputError(f"file is over {yamlio.MAX_BYTES} bytes", path=label)
+    doc = yamlio.parse(yamlio.decode(data, label), label)
+    return Config.from_data(validate_document(doc, CONFIG, label))
 
 
 DEFAULT_CONFIG = """\
@@ -175,6 +221,10 @@ evidence:
 audit:
   # Who the audit entries name as actor. Default (null): your git identity.
   actor: null
+  # The keys CI signs its entries with, as OpenSSH allowed-signers lines
+  # (see docs/signing.md), and whether only a signed acceptance makes a task done.
+  trusted_signers: ""
+  require_signed_acceptance: false
 
 # The gates `convergio-gate check` runs (pre-commit, CI). Each may be switched off or
 # made a warning (reported, not refused), and given files to skip.
@@ -188,4 +238,9 @@ gates:
 paths:
   # Globs of files no gate looks at (generated code, vendored code, fixtures).
   exclude: []
+
+ci:
+  # A pull request that changes .convergio/config.yaml or .convergio/baseline.yaml (or a
+  # path listed here) is refused until a maintainer approves it in a review.
+  protected_paths: []
 """

@@ -1,0 +1,1627 @@
+"""The wire gate: a definition the change brings in that nothing in the repository uses.
+
+Coding agents write helpers for callers they never wire up, and leave behind the code of
+an approach they dropped. Such code passes every test (nothing runs it) and every review
+that reads the diff alone. This gate reads the rest of the repository instead: a
+function, method or class defined in the checked files is *dead on arrival* when its
+name appears nowhere else in the repository.
+
+Why a name search and not a call graph. Real repositories wire code by name through
+channels no call graph follows: a handler named in YAML, ``getattr(obj, "x")``, a
+template's ``{{ obj.method }}``, a console script in pyproject.toml, a shell script that
+runs ``python -c``. So a definition is referenced when its name occurs as an identifier
+token in any tracked file (every language, comments, strings, configs and docs
+included) outside the definition's own span. That errs towards "used": a name shared by
+two unrelated things keeps both alive. It is the right way to err, because a false
+refusal makes people switch the gate off, while a missed dead helper costs little.
+
+What a name search cannot see is exempted by rules in ``rules/wire.yaml`` (data, each
+with samples the tests judge): tests, entry points, exported API, special methods,
+overrides of bases outside the repository, registration by decorators, framework
+conventions, and what the configuration declares ``public``.
+
+Definitions come from tree-sitter queries (``rules/queries/<language>/definitions.scm``)
+for Python, JavaScript, TypeScript/TSX, Go, Rust, Java, C, C++, Ruby and Bash.
+
+The reference index is cheap on purpose (the gate runs serially on every commit): one
+regex pass per file into a token count, cached by the sha1 of the file's content under
+``<git dir>/convergio/cache/wire/``. A warm run reads and hashes the files, loads one
+aggregate count and corrects it for the files that changed since; it re-tokenises only
+those. Nothing in the cache is trusted blindly: every entry is keyed by content, and a
+cache that is missing, foreign or damaged is rebuilt.
+
+Known limitations (pinned by the tests): a name built at run time
+(``obj[name]()``, ``getattr(obj, "on_" + kind)``) is invisible, so such a method is
+refused; waive it inline with ``convergio: allow unused-method -- called by name`` or
+list it under ``public:``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import marshal
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from convergio_gate import lang
+from convergio_gate.errors import InputError
+from convergio_gate.gates import rules as rules_data
+from convergio_gate.gates._base import Context, Finding, SourceFile, normalise
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+GATE = "wire"
+KINDS = ("function", "method", "class")
+LANGUAGES = frozenset(
+    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "bash"}
+)
+MESSAGE = "`{name}` is defined here but nothing in the repository uses it"
+
+#: An identifier token, as every language the gate reads spells one (ASCII).
+TOKEN = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+TOKEN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: Bumped when the index's content changes meaning (tokeniser, class extraction).
+INDEX_FORMAT = 1
+SHARDS = 64
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def _family(language: str) -> str:
+    """The key a language's per-language rule data is listed under."""
+    return "typescript" if language == "tsx" else language
+
+
+@dataclass(frozen=True)
+class Policy:
+    """``rules/wire.yaml`` as the gate uses it: finding rules and exemption data."""
+
+    findings: dict[str, dict[str, Any]]  # kind -> finding rule
+    test_paths: tuple[str, ...]
+    test_names: dict[str, dict[str, tuple[str, ...]]]
+    test_markers: dict[str, tuple[str, ...]]
+    test_blocks: dict[str, frozenset[str]]
+    main_names: dict[str, tuple[str, ...]]
+    export_paths: tuple[str, ...]
+    header_paths: tuple[str, ...]
+    special_names: dict[str, tuple[str, ...]]
+    override_markers: dict[str, tuple[str, ...]]
+    closed_bases: dict[str, dict[str, frozenset[str]]]
+    pure: dict[str, tuple[str, ...]]
+    convention_paths: tuple[str, ...]
+    convention_names: dict[str, dict[str, tuple[str, ...]]]
+    convention_path_names: dict[str, tuple[str, ...]]
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError("expected a list of strings", path="rules/wire.yaml", key=where)
+    return tuple(value)
+
+
+def _per_language(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(
+            "expected a mapping of language -> list", path="rules/wire.yaml", key=where
+        )
+    return {str(k): _strings(v, f"{where}.{k}") for k, v in value.items()}
+
+
+def _per_language_kind(value: Any, where: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(
+            "expected a mapping of language -> kind -> list", path="rules/wire.yaml", key=where
+        )
+    return {str(k): _per_language(v, f"{where}.{k}") for k, v in value.items()}
+
+
+@cache
+def policy() -> Policy:
+    by_id = {rule["id"]: rule for rule in rules_data.rules("wire")}
+    findings: dict[str, dict[str, Any]] = {}
+    for rule in by_id.values():
+        if rule.get("role") == "refuse":
+            findings[str(rule.get("kind"))] = rule
+        elif rule.get("role") != "exempt":
+            raise InputError(
+                f"{rule['id']}: `role` must be refuse or exempt",
+                path="rules/wire.yaml",
+                key=f"{rule['id']}.role",
+            )
+    missing = [k for k in KINDS if k not in findings]
+    expected = {
+        "exempt-tests",
+        "exempt-main",
+        "exempt-entry-points",
+        "exempt-exports",
+        "exempt-special-methods",
+        "exempt-overrides",
+        "exempt-registered",
+        "exempt-conventions",
+        "exempt-public",
+    }
+    if missing or not expected <= by_id.keys():
+        absent = sorted({f"unused-{k}" for k in missing} | (expected - by_id.keys()))
+        raise InputError(
+            "rules missing: " + ", ".join(absent),
+            path="rules/wire.yaml",
+            fix="reinstall convergio-gate",
+        )
+    tests, main, exports = by_id["exempt-tests"], by_id["exempt-main"], by_id["exempt-exports"]
+    special, overrides = by_id["exempt-special-methods"], by_id["exempt-overrides"]
+    registered, conventions = by_id["exempt-registered"], by_id["exempt-conventions"]
+    closed: dict[str, dict[str, frozenset[str]]] = {}
+    for language, bases in (overrides.get("closed_bases") or {}).items():
+        closed[str(language)] = {
+            str(base): frozenset(_strings(names, f"exempt-overrides.closed_bases.{base}"))
+            for base, names in bases.items()
+        }
+    return Policy(
+        findings=findings,
+        test_paths=_strings(tests.get("paths"), "exempt-tests.paths"),
+        test_names=_per_language_kind(tests.get("names"), "exempt-tests.names"),
+        test_markers=_per_language(tests.get("markers"), "exempt-tests.markers"),
+        test_blocks={
+            k: frozenset(v)
+            for k, v in _per_language(tests.get("blocks"), "exempt-tests.blocks").items()
+        },
+        main_names=_per_language(main.get("names"), "exempt-main.names"),
+        export_paths=_strings(exports.get("paths"), "exempt-exports.paths"),
+        header_paths=_strings(exports.get("header_paths"), "exempt-exports.header_paths"),
+        special_names=_per_language(special.get("names"), "exempt-special-methods.names"),
+        override_markers=_per_language(overrides.get("markers"), "exempt-overrides.markers"),
+        closed_bases=closed,
+        pure=_per_language(registered.get("pure"), "exempt-registered.pure"),
+        convention_paths=_strings(conventions.get("paths"), "exempt-conventions.paths"),
+        convention_names=_per_language_kind(conventions.get("names"), "exempt-conventions.names"),
+        convention_path_names=_per_language(
+            conventions.get("path_names"), "exempt-conventions.path_names"
+        ),
+    )
+
+
+def _any_match(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _marker_match(marker: str, patterns: Iterable[str]) -> bool:
+    """A decorator/annotation/attribute matches by its full name or its last part."""
+    last = re.split(r"\.|::", marker)[-1]
+    return any(fnmatch.fnmatchcase(marker, p) or fnmatch.fnmatchcase(last, p) for p in patterns)
+
+
+# ---------------------------------------------------------------------- definitions
+
+
+@dataclass(frozen=True)
+class Container:
+    """The class (or impl block, or receiver type) a method belongs to."""
+
+    name: str
+    bases: tuple[str, ...] = ()  # "?" stands for a base the gate cannot name
+    markers: tuple[str, ...] = ()
+    exported: bool = False
+    trait_impl: bool = False
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One function, method or class found in a checked file, with what exempts it."""
+
+    name: str
+    token: bytes  # the identifier token references are counted by
+    kind: str
+    qualname: str
+    path: str
+    language: str
+    line: int
+    column: int
+    start: int  # byte span of the whole definition: its own occurrences are not uses
+    end: int
+    top_level: bool
+    markers: tuple[str, ...] = ()
+    exported: bool = False
+    private: bool = False
+    override: bool = False
+    in_tests: bool = False
+    in_main: bool = False
+    container: Container | None = None
+    bases: tuple[str, ...] = ()  # a class's own bases, qualified through the imports
+
+
+def module_name(path: str) -> str:
+    """``src/pkg/mod.py`` -> ``src.pkg.mod``; a package's ``__init__`` is the package."""
+    stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    return stem.replace("/", ".").strip(".")
+
+
+def _text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def _dotted(text: str) -> str:
+    """A base or decorator expression reduced to a dotted name, or "?" when it is not one."""
+    text = _compact(text)
+    while True:  # drop type arguments: Generic[T], List<String>, Base<T, U>
+        stripped = re.sub(r"\[[^\[\]]*\]|<[^<>]*>", "", text)
+        if stripped == text:
+            break
+        text = stripped
+    text = text.replace("::", ".")
+    return text if re.fullmatch(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*", text) else "?"
+
+
+def _decorator_name(node: Node) -> str:
+    """``@app.get("/")`` -> ``app.get``; ``@pytest.fixture`` -> ``pytest.fixture``."""
+    expr = next((c for c in node.named_children if c.type != "comment"), None)
+    while expr is not None and expr.type in ("call", "call_expression"):
+        expr = expr.child_by_field_name("function")
+    return _dotted(_text(expr))
+
+
+class _Extractor:
+    """Walks one parsed file and turns query matches into Definitions."""
+
+    def __init__(self, source: SourceFile, language: str, policy: Policy) -> None:
+        self.source = source
+        self.language = language
+        self.family = _family(language)
+        self.policy = policy
+        self.module = module_name(source.path)
+        self.header = _any_match(source.path, policy.header_paths)
+        self.package = ""
+        self.imports: dict[str, str] = {}  # local name -> qualified name, "?" if outside
+
+    def run(self) -> list[Definition]:
+        compiled = lang.query(self.language, "definitions")
+        if compiled is None:
+            return []
+        tree = lang.parse(self.language, self.source.data)
+        if self.language == "go":
+            clause = next((c for c in tree.root_node.children if c.type == "package_clause"), None)
+            self.package = _text(clause).split()[-1] if clause is not None else ""
+        self.imports = _imports(tree.root_node, self.language, self.source.path)
+        found: dict[int, tuple[Node, Node, str]] = {}
+        for _, caps in lang.matches(compiled, tree.root_node):
+            names = caps.get("name", [])
+            for capture, nodes in caps.items():
+                if not capture.startswith("definition.") or not names:
+                    continue
+                kind = capture.split(".", 1)[1]
+                for node in nodes:
+                    key = node.id
+                    if key not in found or kind == "method":
+                        found[key] = (node, names[0], kind)
+        spans = {key: name for key, (_, name, _) in found.items()}
+        out = []
+        for node, name_node, kind in found.values():
+            definition = self._definition(node, name_node, kind, spans)
+            if definition is not None:
+                out.append(definition)
+        return out
+
+    # -- the generic part
+
+    def _definition(
+        self, node: Node, name_node: Node, kind: str, spans: Mapping[int, Node]
+    ) -> Definition | None:
+        name = _text(name_node)
+        token = TOKEN_TEXT.search(name)
+        if token is None:
+            return None
+        scopes: list[str] = []
+        enclosing_kind = ""
+        ancestor = node.parent
+        while ancestor is not None:
+            key = ancestor.id
+            if key in spans:
+                scopes.append(_text(spans[key]))
+                if not enclosing_kind:
+                    enclosing_kind = _kind_of(ancestor, self.language)
+            ancestor = ancestor.parent
+        container = self._container(node, name_node)
+        if kind == "function" and (enclosing_kind == "class" or container is not None):
+            kind = "method"
+        if kind == "method" and container is not None and self._is_constructor(name, container):
+            return None
+        if container is not None and (not scopes or scopes[0] != container.name):
+            scopes.insert(0, container.name)
+        qualname = ".".join([self.module, *reversed(scopes), name]) if self.module else name
+        row, col = name_node.start_point
+        return Definition(
+            name=name,
+            token=token.group().encode(),
+            kind=kind,
+            qualname=qualname,
+            path=self.source.path,
+            language=self.language,
+            line=row + 1,
+            column=col + 1,
+            start=node.start_byte,
+            end=node.end_byte,
+            top_level=not scopes,
+            markers=self._markers(node),
+            exported=self._exported(node, name, kind, container),
+            private=self._private(node, name),
+            override=self._override(node, container),
+            in_tests=self._in_tests(node),
+            in_main=self._in_main(node),
+            container=container,
+            bases=self._qualify(_class_bases(node, self.language)) if kind == "class" else (),
+        )
+
+    def _qualify(self, bases: Iterable[str]) -> tuple[str, ...]:
+        """Bases named through the file's imports: ``models.Model`` -> ``django.db...``."""
+        out = []
+        for base in bases:
+            first, dot, rest = base.partition(".")
+            target = self.imports.get(first)
+            if target is None:
+                out.append(base)
+            elif target == "?":
+                out.append("?")
+            else:
+                out.append(target + dot + rest)
+        return tuple(out)
+
+    def _is_constructor(self, name: str, container: Container) -> bool:
+        return self.language == "cpp" and name == container.name.rsplit(".", 1)[-1]
+
+    # -- per-language facts
+
+    def _markers(self, node: Node) -> tuple[str, ...]:
+        lang_ = self.language
+        out: list[str] = []
+        if lang_ == "python":
+            parent = node.parent
+            if parent is not None and parent.type == "decorated_definition":
+                out = [_decorator_name(d) for d in parent.children if d.type == "decorator"]
+        elif self.family in ("javascript", "typescript"):
+            out = [_decorator_name(d) for d in node.children if d.type == "decorator"]
+            sibling = node.prev_named_sibling
+            while sibling is not None and sibling.type in ("decorator", "comment"):
+                if sibling.type == "decorator":
+                    out.append(_decorator_name(sibling))
+                sibling = sibling.prev_named_sibling
+            if node.parent is not None and node.parent.type == "export_statement":
+                out.extend(
+                    _decorator_name(d) for d in node.parent.children if d.type == "decorator"
+                )
+        elif lang_ == "java":
+            out = [_java_annotation(a) for a in _java_annotations(node)]
+        elif lang_ == "rust":
+            out = _rust_attributes(node)
+        elif lang_ in ("c", "cpp"):
+            out = _c_attributes(node)
+        return tuple(m for m in out if m)
+
+    def _exported(self, node: Node, name: str, kind: str, container: Container | None) -> bool:
+        lang_, family = self.language, self.family
+        if family in ("javascript", "typescript"):
+            if kind == "method":  # the class's API, but not what it keeps private
+                exported = container is not None and container.exported
+                return exported and not self._private(node, name)
+            return _js_exported(node)
+        if lang_ == "go":
+            return name[:1].isupper() and self.package != "main"
+        if lang_ == "rust":
+            if _rust_pub(node):
+                return True
+            parent = _parent_of_type(node, ("trait_item", "impl_item"))
+            return parent is not None and parent.type == "trait_item" and _rust_pub(parent)
+        if lang_ == "java":
+            mods = _java_modifiers(node)
+            if "public" in mods or "protected" in mods:
+                return True
+            body = node.parent
+            return body is not None and body.type in ("interface_body", "annotation_type_body")
+        if lang_ in ("c", "cpp"):
+            return self.header and "static" not in _c_storage(node)
+        return False
+
+    def _private(self, node: Node, name: str) -> bool:
+        if self.family in ("javascript", "typescript"):
+            if name.startswith("#"):
+                return True
+            return any(
+                c.type == "accessibility_modifier" and _text(c) == "private" for c in node.children
+            )
+        if self.language == "java":
+            return "private" in _java_modifiers(node)
+        return False
+
+    def _override(self, node: Node, container: Container | None) -> bool:
+        if self.family == "typescript":
+            return any(c.type == "override_modifier" for c in node.children)
+        if self.language == "cpp":
+            if any(c.type == "virtual" for c in node.children):
+                return True
+            return any(d.type == "virtual_specifier" for d in _descendants(node, "body"))
+        if self.language == "rust":
+            return container is not None and container.trait_impl
+        return False
+
+    def _in_tests(self, node: Node) -> bool:
+        blocks = self.policy.test_blocks.get(self.family, frozenset())
+        ancestor = node.parent
+        while ancestor is not None:
+            if blocks and ancestor.type == "call_expression":
+                callee = _dotted(_text(ancestor.child_by_field_name("function")))
+                if callee.split(".", 1)[0] in blocks:
+                    return True
+            if (
+                self.language == "rust"
+                and ancestor.type == "mod_item"
+                and "cfg(test)" in _rust_attributes(ancestor)
+            ):
+                return True
+            ancestor = ancestor.parent
+        return False
+
+    def _in_main(self, node: Node) -> bool:
+        if self.language != "python":
+            return False
+        ancestor = node.parent
+        while ancestor is not None:
+            if ancestor.type == "if_statement":
+                condition = _compact(_text(ancestor.child_by_field_name("condition")))
+                if "__name__" in condition and "__main__" in condition:
+                    return True
+            ancestor = ancestor.parent
+        return False
+
+    def _container(self, node: Node, name_node: Node) -> Container | None:
+        lang_, family = self.language, self.family
+        parent = node.parent
+        if lang_ == "python":
+            if parent is not None and parent.type == "decorated_definition":
+                parent = parent.parent
+            if parent is None or parent.type != "block":
+                return None
+            owner = parent.parent
+            if owner is None or owner.type != "class_definition":
+                return None
+            return Container(
+                _text(owner.child_by_field_name("name")),
+                self._qualify(_python_bases(owner)),
+                self._markers(owner),
+            )
+        if family in ("javascript", "typescript"):
+            if parent is None or parent.type != "class_body" or parent.parent is None:
+                return None
+            owner = parent.parent
+            return Container(
+                _text(owner.child_by_field_name("name")) or "<anonymous>",
+                self._qualify(_heritage_bases(owner)),
+                self._markers(owner),
+                exported=_js_exported(owner),
+            )
+        if lang_ == "java":
+            if parent is None or parent.type not in ("class_body", "interface_body", "enum_body"):
+                return None
+            owner = parent.parent
+            if owner is not None and owner.type == "enum_body_declarations":
+                owner = owner.parent
+            if owner is None:
+                return None
+            if owner.type == "object_creation_expression":  # an anonymous class
+                base = _dotted(_text(owner.child_by_field_name("type")))
+                return Container("<anonymous>", self._qualify((base,)))
+            return Container(
+                _text(owner.child_by_field_name("name")),
+                self._qualify(_java_bases(owner)),
+                self._markers(owner),
+            )
+        if lang_ == "go" and node.type == "method_declaration":
+            receiver = node.child_by_field_name("receiver")
+            names = [n for n in _descendants(receiver) if n.type == "type_identifier"]
+            return Container(_text(names[0]) if names else "?")
+        if lang_ == "rust":
+            owner = _parent_of_type(node, ("impl_item", "trait_item"), stop=("function_item",))
+            if owner is None:
+                return None
+            if owner.type == "trait_item":
+                return Container(_text(owner.child_by_field_name("name")))
+            type_name = _dotted(_text(owner.child_by_field_name("type")))
+            return Container(type_name, trait_impl=owner.child_by_field_name("trait") is not None)
+        if lang_ == "cpp":
+            scope = name_node.parent
+            if scope is not None and scope.type == "qualified_identifier":
+                owner_name = _dotted(_text(scope.child_by_field_name("scope")))
+                return Container(owner_name, ("@repo",))
+            if parent is not None and parent.type == "template_declaration":
+                parent = parent.parent
+            if parent is None or parent.type != "field_declaration_list" or parent.parent is None:
+                return None
+            owner = parent.parent
+            return Container(_text(owner.child_by_field_name("name")), _cpp_bases(owner))
+        if lang_ == "ruby":
+            owner = _parent_of_type(node, ("class", "module"), stop=("method", "singleton_method"))
+            if owner is None:
+                return None
+            return Container(_text(owner.child_by_field_name("name")), _ruby_bases(owner))
+        return None
+
+
+def _class_bases(node: Node, language: str) -> tuple[str, ...]:
+    family = _family(language)
+    if language == "python":
+        return _python_bases(node)
+    if family in ("javascript", "typescript"):
+        return _heritage_bases(node)
+    if language == "java":
+        return _java_bases(node)
+    if language == "cpp":
+        return _cpp_bases(node)
+    if language == "ruby":
+        return _ruby_bases(node)
+    return ()
+
+
+def _ruby_bases(owner: Node) -> tuple[str, ...]:
+    superclass = owner.child_by_field_name("superclass")
+    if superclass is None:
+        return ()
+    return (_dotted(_text(superclass).lstrip("<").strip()),)
+
+
+def _imports(root: Node, language: str, path: str) -> dict[str, str]:
+    """Local name -> what it imports, for Python, JS/TS and Java; "?" = a package."""
+    out: dict[str, str] = {}
+    family = _family(language)
+    for node in root.children:
+        if language == "python" and node.type == "import_from_statement":
+            module = _python_module(node.child_by_field_name("module_name"), path)
+            for index, child in enumerate(node.children):
+                if node.field_name_for_child(index) != "name":
+                    continue
+                if child.type == "aliased_import":
+                    name = _text(child.child_by_field_name("name"))
+                    out[_text(child.child_by_field_name("alias"))] = f"{module}.{name}"
+                else:
+                    name = _text(child)
+                    out[name.rsplit(".", 1)[-1]] = f"{module}.{name}"
+        elif language == "python" and node.type == "import_statement":
+            for child in node.named_children:
+                if child.type == "aliased_import":
+                    target = _text(child.child_by_field_name("name"))
+                    out[_text(child.child_by_field_name("alias"))] = target
+        elif language == "python" and node.type == "expression_statement":
+            assign = node.named_children[0] if node.named_children else None
+            if assign is not None and assign.type == "assignment":
+                left = assign.child_by_field_name("left")
+                if left is not None and left.type == "identifier":
+                    out[_text(left)] = "?"
+        elif family in ("javascript", "typescript") and node.type == "import_statement":
+            out.update(_js_imports(node, path))
+        elif language == "java" and node.type == "import_declaration":
+            text = _compact(_text(node))
+            match = re.fullmatch(r"import([\w.]+)\.(\w+);", text)
+            if match:
+                out[match.group(2)] = f"{match.group(1)}.{match.group(2)}"
+    return out
+
+
+def _python_module(node: Node | None, path: str) -> str:
+    if node is None:
+        return "?"
+    if node.type != "relative_import":
+        return _text(node)
+    text = _compact(_text(node))
+    dots = len(text) - len(text.lstrip("."))
+    package = module_name(path).split(".")
+    if not path.endswith("/__init__.py"):
+        package = package[:-1]
+    package = package[: len(package) - (dots - 1)] if dots > 1 else package
+    rest = text.lstrip(".")
+    return ".".join([*package, rest] if rest else package)
+
+
+def _js_imports(node: Node, path: str) -> dict[str, str]:
+    source = _text(node.child_by_field_name("source")).strip("\"'`")
+    if source.startswith("."):
+        target = os.path.normpath(os.path.join(path.rpartition("/")[0], source))
+        module = module_name(target.replace(os.sep, "/") + ".js")
+    else:
+        module = "?"
+    out: dict[str, str] = {}
+    clause = next((c for c in node.children if c.type == "import_clause"), None)
+    for item in _descendants(clause):
+        if item.type == "import_specifier":
+            name = _text(item.child_by_field_name("name"))
+            alias = item.child_by_field_name("alias")
+            out[_text(alias) if alias is not None else name] = (
+                "?" if module == "?" else f"{module}.{name}"
+            )
+        elif item.type == "identifier" and item.parent is not None:
+            if item.parent.type == "import_clause":  # a default import
+                out[_text(item)] = "?" if module == "?" else f"{module}.{_text(item)}"
+            elif item.parent.type == "namespace_import":
+                out[_text(item)] = module
+    return out
+
+
+def _kind_of(node: Node, language: str) -> str:
+    if node.type in (
+        "class_definition",
+        "class_declaration",
+        "abstract_class_declaration",
+        "class_specifier",
+        "struct_specifier",
+        "class",
+        "module",
+        "interface_declaration",
+        "enum_declaration",
+        "record_declaration",
+    ):
+        return "class"
+    return "function"
+
+
+def _descendants(node: Node | None, skip_field: str | None = None) -> Iterator[Node]:
+    if node is None:
+        return
+    for index, child in enumerate(node.children):
+        if skip_field is not None and node.field_name_for_child(index) == skip_field:
+            continue
+        yield child
+        yield from _descendants(child)
+
+
+def _parent_of_type(node: Node, types: tuple[str, ...], stop: tuple[str, ...] = ()) -> Node | None:
+    ancestor = node.parent
+    while ancestor is not None:
+        if ancestor.type in types:
+            return ancestor
+        if ancestor.type in stop:
+            return None
+        ancestor = ancestor.parent
+    return None
+
+
+def _python_bases(owner: Node) -> tuple[str, ...]:
+    args = owner.child_by_field_name("superclasses")
+    if args is None:
+        return ()
+    bases: list[str] = []
+    for arg in args.named_children:
+        if arg.type == "comment":
+            continue
+        if arg.type == "keyword_argument":
+            key = _text(arg.child_by_field_name("name"))
+            value = _dotted(_text(arg.child_by_field_name("value")))
+            if key == "metaclass" and value in ("ABCMeta", "abc.ABCMeta", "type"):
+                continue
+            bases.append("?")
+        elif arg.type in ("identifier", "attribute", "subscript"):
+            bases.append(_dotted(_text(arg)))
+        else:
+            bases.append("?")
+    return tuple(bases)
+
+
+def _heritage_bases(owner: Node) -> tuple[str, ...]:
+    bases: list[str] = []
+    for child in owner.children:
+        if child.type != "class_heritage":
+            continue
+        for part in child.named_children:
+            if part.type in ("extends_clause", "implements_clause"):
+                values = [c for c in part.named_children if c.type != "type_arguments"]
+                bases.extend(_dotted(_text(v)) for v in values)
+            elif part.type != "comment":
+                bases.append(_dotted(_text(part)))
+    return tuple(bases)
+
+
+def _java_bases(owner: Node) -> tuple[str, ...]:
+    bases: list[str] = []
+    for child in owner.children:
+        if child.type in ("superclass", "super_interfaces", "extends_interfaces"):
+            for item in _descendants(child):
+                if item.parent is not None and item.parent.type in ("type_arguments",):
+                    continue
+                if item.type in ("type_identifier", "scoped_type_identifier", "generic_type"):
+                    if item.parent is not None and item.parent.type in (
+                        "scoped_type_identifier",
+                        "generic_type",
+                    ):
+                        continue
+                    bases.append(_dotted(_text(item)))
+    return tuple(bases)
+
+
+def _cpp_bases(owner: Node) -> tuple[str, ...]:
+    clause = next((c for c in owner.children if c.type == "base_class_clause"), None)
+    if clause is None:
+        return ()
+    return tuple(
+        _dotted(_text(c))
+        for c in clause.named_children
+        if c.type in ("type_identifier", "qualified_identifier", "template_type")
+    )
+
+
+def _js_exported(node: Node) -> bool:
+    parent = node.parent
+    if node.type == "variable_declarator" and parent is not None:
+        parent = parent.parent
+    return parent is not None and parent.type == "export_statement"
+
+
+def _java_annotations(node: Node) -> list[Node]:
+    mods = next((c for c in node.children if c.type == "modifiers"), None)
+    if mods is None:
+        return []
+    return [c for c in mods.children if c.type in ("marker_annotation", "annotation")]
+
+
+def _java_annotation(node: Node) -> str:
+    return _dotted(_text(node.child_by_field_name("name")))
+
+
+def _java_modifiers(node: Node) -> set[str]:
+    mods = next((c for c in node.children if c.type == "modifiers"), None)
+    if mods is None:
+        return set()
+    return {c.type for c in mods.children if not c.is_named}
+
+
+def _rust_attributes(node: Node) -> list[str]:
+    out: list[str] = []
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.type in (
+        "attribute_item",
+        "line_comment",
+        "block_comment",
+    ):
+        if sibling.type == "attribute_item":
+            attribute = next((c for c in sibling.named_children if c.type == "attribute"), None)
+            text = _compact(_text(attribute))
+            if text == "cfg(test)":
+                out.append(text)
+            elif attribute is not None and attribute.named_children:
+                out.append(_dotted(_text(attribute.named_children[0])))
+        sibling = sibling.prev_named_sibling
+    return out
+
+
+def _rust_pub(node: Node) -> bool:
+    return any(c.type == "visibility_modifier" and _text(c) == "pub" for c in node.children)
+
+
+def _c_attributes(node: Node) -> list[str]:
+    out: list[str] = []
+    for child in node.children:
+        if child.type == "attribute_specifier":  # __attribute__((a, b(x)))
+            args = next((c for c in child.named_children if c.type == "argument_list"), None)
+            for arg in args.named_children if args is not None else ():
+                target = (
+                    arg.child_by_field_name("function") if arg.type == "call_expression" else arg
+                )
+                out.append(_dotted(_text(target)))
+        elif child.type == "attribute_declaration":  # [[a, b]]
+            for attribute in child.named_children:
+                name = attribute.child_by_field_name("name")
+                out.append(_dotted(_text(name if name is not None else attribute)))
+    return out
+
+
+def _c_storage(node: Node) -> set[str]:
+    return {_text(c) for c in node.children if c.type == "storage_class_specifier"}
+
+
+def definitions(source: SourceFile) -> list[Definition]:
+    """Every function, method and class ``source`` defines, with its exemption facts."""
+    language = source.language or lang.detect(source.path, source.data[:256])
+    if language not in LANGUAGES or source.is_binary:
+        return []
+    return _Extractor(source, language, policy()).run()
+
+
+# ---------------------------------------------------------------- reference index
+
+#: Class headers per language, for telling a base defined in the repository from one
+#: that is not. group 1: the class name; group 2: what follows it up to the body.
+CLASS_HEADERS: dict[str, re.Pattern[bytes]] = {
+    # Literal first, so the regex engine can skip ahead; the line start is checked after.
+    "python": re.compile(
+        rb"class[ \t]+([A-Za-z_]\w*)[ \t]*(\[[^\]\n]*\])?[ \t]*(?:\(([^)]*)\))?[ \t]*:"
+    ),
+    "ecmascript": re.compile(
+        rb"\b(?:class|interface|enum|record)[ \t]+([A-Za-z_$][\w$]*)([^{;]*)\{"
+    ),
+    "ruby": re.compile(rb"class[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
+    "cpp": re.compile(
+        rb"\b(?:class|struct)[ \t]+(?:[A-Z_]+[ \t]+)?([A-Za-z_]\w*)[ \t]*"
+        rb"(?:final[ \t]*)?(:[^{;]*)?\{"
+    ),
+}
+CLASS_FAMILY = {
+    "python": "python",
+    "javascript": "ecmascript",
+    "typescript": "ecmascript",
+    "tsx": "ecmascript",
+    "java": "ecmascript",
+    "ruby": "ruby",
+    "cpp": "cpp",
+}
+ClassEntry = tuple[str, tuple[str, ...]]
+
+#: Code that finds classes by walking subclasses (plugin discovery): group 1 names the
+#: base. Recorded as a pseudo-class entry, so it travels with the per-file class list.
+DISCOVERY = (
+    re.compile(rb"issubclass\(\s*[^,()]+,\s*([A-Za-z_][\w.]*)\s*\)"),
+    re.compile(rb"ServiceLoader\.load\(\s*([A-Za-z_][\w.]*)\.class"),
+)
+SUBCLASSES = b".__subclasses__("
+NAME_BEFORE = re.compile(rb"([A-Za-z_][\w.]*)$")
+DISCOVERS = "@discovers"
+Reader = Callable[[str], "bytes | None"]
+
+
+def _split_top(text: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char in "([<{":
+            depth += 1
+        elif char in ")]>}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _python_header_bases(raw: str) -> tuple[str, ...]:
+    bases: list[str] = []
+    for part in _split_top(raw):
+        if "=" in part:
+            key, _, value = part.partition("=")
+            if key.strip() == "metaclass" and _dotted(value) in ("ABCMeta", "abc.ABCMeta", "type"):
+                continue
+            bases.append("?")
+        else:
+            bases.append(_dotted(part))
+    return tuple(bases)
+
+
+def _ecma_header_bases(raw: str) -> tuple[str, ...]:
+    text = re.sub(r"\([^)]*\)", " ", raw)  # record components, mixin call arguments
+    previous = None
+    while previous != text:
+        previous, text = text, re.sub(r"<[^<>]*>", "", text)
+    bases: list[str] = []
+    for clause in re.finditer(r"\b(?:extends|implements)\b(.*?)(?=\bimplements\b|$)", text, re.S):
+        bases.extend(_dotted(p) for p in _split_top(clause.group(1)))
+    return tuple(bases)
+
+
+def _cpp_header_bases(raw: str) -> tuple[str, ...]:
+    bases = []
+    for part in _split_top(raw.lstrip(":")):
+        words = [w for w in part.split() if w not in ("public", "private", "protected", "virtual")]
+        bases.append(_dotted(" ".join(words)))
+    return tuple(bases)
+
+
+def _group(match: re.Match[bytes], index: int) -> str:
+    value = match.group(index)
+    return value.decode("utf-8", "replace") if value else ""
+
+
+def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
+    """Classes a file defines and their bases, by a cheap regex over its class headers."""
+    family = CLASS_FAMILY.get(lang.detect(path) or "")
+    if family is None or (b"class" not in data and family != "ecmascript"):
+        return []
+    pattern = CLASS_HEADERS[family]
+    out: list[ClassEntry] = []
+    registering = family == "python" and b"__init_subclass__" in data
+    for match in pattern.finditer(data):
+        if family in ("python", "ruby"):
+            line_start = data.rfind(b"\n", 0, match.start()) + 1
+            if data[line_start : match.start()].strip(b" \t"):
+                continue
+        name = _group(match, 1)
+        if family == "python":
+            bases = _python_header_bases(_group(match, 3))
+        elif family == "ecmascript":
+            bases = _ecma_header_bases(_group(match, 2))
+        elif family == "ruby":
+            bases = (_dotted(_group(match, 2)),) if match.group(2) else ()
+        else:
+            bases = _cpp_header_bases(_group(match, 2))
+        if registering:  # `__init_subclass__` registers subclasses: treat as outside
+            bases = (*bases, "?")
+        out.append((name.replace("::", ".").rsplit(".", 1)[-1], bases))
+    found = [
+        _group(match, 1)
+        for pattern in DISCOVERY
+        if pattern.pattern[:10] in data  # the literal it starts with: a cheap pre-filter
+        for match in pattern.finditer(data)
+    ]
+    at = data.find(SUBCLASSES)
+    while at >= 0:
+        before = NAME_BEFORE.search(data, max(0, at - 200), at)
+        if before:
+            found.append(_group(before, 1))
+        at = data.find(SUBCLASSES, at + 1)
+    if found:
+        out.append((DISCOVERS, tuple(found)))
+    return out
+
+
+def tokenise(data: bytes) -> dict[bytes, int]:
+    """Identifier tokens of ``data`` and how often each occurs; nothing for a binary."""
+    if b"\0" in data[:8192]:
+        return {}
+    return dict(Counter(TOKEN.findall(data)))
+
+
+@dataclass
+class IndexState:
+    """What the index knows: each file's content hash, the token total, the classes."""
+
+    files: dict[str, bytes] = field(default_factory=dict)  # path -> sha1 digest
+    counts: Counter[bytes] = field(default_factory=Counter)
+    classes: dict[str, list[ClassEntry]] = field(default_factory=dict)
+
+
+class BlobStore:
+    """Per-content token counts, so a changed file's old counts can be taken back out.
+
+    Kept in ``SHARDS`` files by the first byte of the content hash: a warm run touches
+    only the shards of the files that changed. Entries for content no longer in the
+    repository are dropped whenever their shard is rewritten.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.loaded: dict[int, dict[bytes, dict[bytes, int]]] = {}
+        self.dirty: set[int] = set()
+
+    @staticmethod
+    def shard(digest: bytes) -> int:
+        return digest[0] % SHARDS
+
+    def _load(self, shard: int) -> dict[bytes, dict[bytes, int]]:
+        if shard not in self.loaded:
+            self.loaded[shard] = _read_marshal(self._path(shard), "blobs") or {}
+        return self.loaded[shard]
+
+    def _path(self, shard: int) -> Path | None:
+        return None if self.directory is None else self.directory / f"blobs-{shard:02d}.bin"
+
+    def get(self, digest: bytes) -> dict[bytes, int] | None:
+        return self._load(self.shard(digest)).get(digest)
+
+    def put(self, digest: bytes, counts: dict[bytes, int]) -> None:
+        shard = self.shard(digest)
+        self._load(shard)[digest] = counts
+        self.dirty.add(shard)
+
+    def save(self, live: set[bytes]) -> None:
+        """Write the shards that changed, keeping only content still in the repository.
+
+        With a directory, the loaded shards are then let go: the next run in this
+        process reads the few it needs again rather than holding every file's counts.
+        """
+        for shard in sorted(self.dirty):
+            entries = {k: v for k, v in self.loaded[shard].items() if k in live}
+            self.loaded[shard] = entries
+            _write_marshal(self._path(shard), "blobs", entries)
+        self.dirty = set()
+        if self.directory is not None:
+            self.loaded = {}
+
+
+def _read_marshal(path: Path | None, kind: str) -> Any:
+    if path is None:
+        return None
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != INDEX_FORMAT
+        or data.get("kind") != kind
+        or not isinstance(data.get("data"), dict)
+    ):
+        return None
+    return data["data"]
+
+
+def _write_marshal(path: Path | None, kind: str, payload: dict[Any, Any]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps({"version": INDEX_FORMAT, "kind": kind, "data": payload}))
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
+def cache_dir(root: Path) -> Path | None:
+    """``<git dir>/convergio/cache/wire``; a worktree's ``.git`` file is followed."""
+    dot_git = root / ".git"
+    try:
+        if dot_git.is_dir():
+            return dot_git / "convergio" / "cache" / "wire"
+        if dot_git.is_file():
+            line = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            if line.startswith("gitdir:"):
+                gitdir = Path(line[len("gitdir:") :].strip())
+                gitdir = gitdir if gitdir.is_absolute() else (root / gitdir)
+                if gitdir.is_dir():
+                    return gitdir / "convergio" / "cache" / "wire"
+    except OSError:
+        return None
+    return None
+
+
+#: The last index built in this process, per cache location (content-checked on use).
+_MEMORY: dict[str, tuple[IndexState, BlobStore]] = {}
+
+
+@dataclass
+class IndexStats:
+    files: int = 0
+    tokenised: int = 0
+    rebuilt: bool = False
+
+
+class ReferenceIndex:
+    """How often each identifier token occurs across the repository's files."""
+
+    def __init__(self, state: IndexState, stats: IndexStats) -> None:
+        self.state = state
+        self.stats = stats
+        self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
+
+    def count(self, token: bytes) -> int:
+        return self.state.counts.get(token, 0)
+
+    def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Class name -> (module, bases) of every class of that name in the repository."""
+        if self._classes is None:
+            merged: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+            for path, entries in self.state.classes.items():
+                module = module_name(path)
+                for name, bases in entries:
+                    merged.setdefault(name, []).append((module, tuple(bases)))
+            self._classes = merged
+        return self._classes
+
+    @classmethod
+    def build(
+        cls, root: Path, paths: Iterable[str], read: Reader, overrides: Mapping[str, bytes]
+    ) -> ReferenceIndex:
+        """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed."""
+        directory = cache_dir(root)
+        memo = str(directory or root.resolve())
+        state, store = _MEMORY.get(memo) or (None, None)
+        if state is None or store is None:
+            store = BlobStore(directory)
+            state = _load_state(directory) or IndexState()
+        stats = IndexStats()
+        current: dict[str, bytes] = {}
+        changed: dict[str, bytes] = {}
+        for path in dict.fromkeys([*paths, *overrides]):
+            data = overrides[path] if path in overrides else read(path)
+            if data is None:
+                continue
+            digest = hashlib.sha1(data, usedforsecurity=False).digest()
+            current[path] = digest
+            if state.files.get(path) != digest:
+                changed[path] = data
+        stats.files = len(current)
+        gone = [p for p in state.files if p not in current]
+        if not changed and not gone:
+            _MEMORY[memo] = (state, store)
+            return cls(state, stats)
+        if not state.files or len(changed) + len(gone) > len(current) // 2:
+            state = _rebuild(current, changed, state, read, overrides, store, stats)
+        else:
+            state = _update(current, changed, gone, state, read, overrides, store, stats)
+        _save_state(directory, state)
+        store.save(set(current.values()))
+        _MEMORY[memo] = (state, store)
+        return cls(state, stats)
+
+
+def _load_state(directory: Path | None) -> IndexState | None:
+    data = _read_marshal(None if directory is None else directory / "index.bin", "index")
+    if data is None:
+        return None
+    files, counts, classes = data.get("files"), data.get("counts"), data.get("classes")
+    if not (isinstance(files, dict) and isinstance(counts, dict) and isinstance(classes, dict)):
+        return None
+    return IndexState(
+        files, Counter(counts), {p: [(n, tuple(b)) for n, b in v] for p, v in classes.items()}
+    )
+
+
+def _save_state(directory: Path | None, state: IndexState) -> None:
+    if directory is None:
+        return
+    payload = {
+        "files": state.files,
+        "counts": dict(state.counts),
+        "classes": {p: [(n, list(b)) for n, b in v] for p, v in state.classes.items()},
+    }
+    _write_marshal(directory / "index.bin", "index", payload)
+
+
+def _rebuild(
+    current: Mapping[str, bytes],
+    changed: Mapping[str, bytes],
+    old: IndexState,
+    read: Reader,
+    overrides: Mapping[str, bytes],
+    store: BlobStore,
+    stats: IndexStats,
+) -> IndexState:
+    stats.rebuilt = True
+    state = IndexState(files=dict(current))
+    for path, digest in current.items():
+        data = changed.get(path)
+        if data is None:
+            data = overrides[path] if path in overrides else read(path)
+        if data is None:
+            continue
+        state.classes[path] = _classes_of(path, data, old, digest)
+        counts = store.get(digest)
+        if counts is not None:
+            state.counts.update(counts)
+            continue
+        stats.tokenised += 1
+        if b"\0" in data[:8192]:
+            store.put(digest, {})
+            continue
+        tokens = TOKEN.findall(data)
+        store.put(digest, dict(Counter(tokens)))
+        state.counts.update(tokens)  # counting a list runs in C; merging a dict does not
+    return state
+
+
+def _classes_of(path: str, data: bytes, old: IndexState, digest: bytes) -> list[ClassEntry]:
+    if old.files.get(path) == digest and path in old.classes:
+        return old.classes[path]
+    return extract_classes(path, data)
+
+
+def _update(
+    current: Mapping[str, bytes],
+    changed: Mapping[str, bytes],
+    gone: Sequence[str],
+    state: IndexState,
+    read: Reader,
+    overrides: Mapping[str, bytes],
+    store: BlobStore,
+    stats: IndexStats,
+) -> IndexState:
+    counts = Counter(state.counts)
+    for path in [*gone, *changed]:
+        digest = state.files.get(path)
+        if digest is None:
+            continue
+        old = store.get(digest)
+        if old is None:  # the cache lost it: start over rather than guess
+            return _rebuild(current, changed, IndexState(), read, overrides, store, stats)
+        counts.subtract(old)
+    classes = {p: v for p, v in state.classes.items() if p in current}
+    for path, data in changed.items():
+        digest = current[path]
+        new = store.get(digest)
+        if new is None:
+            new = tokenise(data)
+            stats.tokenised += 1
+            store.put(digest, new)
+        counts.update(new)
+        classes[path] = extract_classes(path, data)
+    return IndexState(dict(current), +counts, classes)
+
+
+# ------------------------------------------------------------------- entry points
+
+
+@dataclass(frozen=True)
+class EntryPoints:
+    """What packaging metadata names: modules (with an attribute or not) and files."""
+
+    modules: frozenset[tuple[str, str]] = frozenset()  # (module, attr or "")
+    files: frozenset[str] = frozenset()  # paths without extension
+
+    def covers(self, definition: Definition) -> bool:
+        if _strip_ext(definition.path) in self.files:
+            return True
+        module = module_name(definition.path)
+        local = definition.qualname[len(module) + 1 :] if module else definition.qualname
+        for target, attr in self.modules:
+            if module != target and not module.endswith("." + target):
+                continue
+            if not attr or local == attr or local.startswith(attr + "."):
+                return True
+        return False
+
+
+PYPROJECT_SECTIONS = re.compile(
+    r"^(project\.(scripts|gui-scripts|entry-points(\..+)?)|tool\.poetry\.(scripts|plugins(\..+)?))$"
+)
+TARGET = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?::\s*([A-Za-z_][\w.]*))?\s*(\[[^\]]*\])?\s*$")
+
+
+def _strip_ext(path: str) -> str:
+    head, _, name = path.rpartition("/")
+    stem = name.split(".", 1)[0] if not name.startswith(".") else name
+    return f"{head}/{stem}" if head else stem
+
+
+def _pyproject_targets(text: str) -> Iterator[tuple[str, str]]:
+    section = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped.strip("[]").replace('"', "").replace("'", "").strip()
+            continue
+        if not PYPROJECT_SECTIONS.match(section):
+            continue
+        for value in re.findall(r"=\s*[\"']([^\"']+)[\"']", line):
+            match = TARGET.match(value)
+            if match:
+                yield match.group(1), match.group(2) or ""
+
+
+def _setup_cfg_targets(text: str) -> Iterator[tuple[str, str]]:
+    section = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
+        if section != "options.entry_points" or "=" not in stripped:
+            continue
+        value = stripped.rsplit("=", 1)[1]
+        match = TARGET.match(value)
+        if match and value.strip():
+            yield match.group(1), match.group(2) or ""
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
+
+
+def _package_json_files(path: str, text: str) -> Iterator[str]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return
+    if not isinstance(data, dict):
+        return
+    base = path.rpartition("/")[0]
+    for key in ("main", "module", "browser", "bin", "exports"):
+        for target in _json_strings(data.get(key)):
+            target = os.path.normpath(os.path.join(base, target)).replace(os.sep, "/")
+            if not target.startswith(".."):
+                yield _strip_ext(target)
+
+
+def entry_points(paths: Iterable[str], read: Reader) -> EntryPoints:
+    modules: set[tuple[str, str]] = set()
+    files: set[str] = set()
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        if name not in ("pyproject.toml", "setup.cfg", "package.json"):
+            continue
+        data = read(path)
+        if data is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        if name == "pyproject.toml":
+            modules.update(_pyproject_targets(text))
+        elif name == "setup.cfg":
+            modules.update(_setup_cfg_targets(text))
+        else:
+            files.update(_package_json_files(path, text))
+    return EntryPoints(frozenset(modules), frozenset(files))
+
+
+# ----------------------------------------------------------------------- exemptions
+
+
+@dataclass
+class Judge:
+    """Decides which rule, if any, exempts an unreferenced definition."""
+
+    policy: Policy
+    index: ReferenceIndex
+    entries: EntryPoints
+    public: tuple[str, ...]
+
+    def exemption(self, d: Definition) -> str | None:
+        checks = (
+            ("exempt-public", self.is_public),
+            ("exempt-tests", self.is_test),
+            ("exempt-main", self.is_main),
+            ("exempt-special-methods", self.is_special),
+            ("exempt-conventions", self.is_convention),
+            ("exempt-entry-points", self.entries.covers),
+            ("exempt-exports", self.is_exported),
+            ("exempt-overrides", self.is_override),
+            ("exempt-registered", self.is_registered),
+        )
+        for rule_id, check in checks:
+            if check(d):
+                return rule_id
+        return None
+
+    def is_public(self, d: Definition) -> bool:
+        for pattern in self.public:
+            if fnmatch.fnmatchcase(d.path, pattern) or fnmatch.fnmatchcase(d.qualname, pattern):
+                return True
+            if fnmatch.fnmatchcase(d.qualname, "*." + pattern):
+                return True
+        return False
+
+    def is_test(self, d: Definition) -> bool:
+        p, family = self.policy, _family(d.language)
+        if d.in_tests or _any_match(d.path, p.test_paths):
+            return True
+        if _any_match(d.name, p.test_names.get(family, {}).get(d.kind, ())):
+            return True
+        return any(_marker_match(m, p.test_markers.get(family, ())) for m in d.markers)
+
+    def is_main(self, d: Definition) -> bool:
+        names = (*self.policy.main_names.get("*", ()), *self.policy.main_names.get(d.language, ()))
+        return d.in_main or (d.kind == "function" and d.top_level and d.name in names)
+
+    def is_special(self, d: Definition) -> bool:
+        if d.kind == "class":
+            return False
+        return _any_match(d.name, self.policy.special_names.get(_family(d.language), ()))
+
+    def is_convention(self, d: Definition) -> bool:
+        p, family = self.policy, _family(d.language)
+        if _any_match(d.path, p.convention_paths):
+            return True
+        if _any_match(d.name, p.convention_names.get(family, {}).get(d.kind, ())):
+            return True
+        return any(
+            fnmatch.fnmatchcase(d.path, glob) and d.name in names
+            for glob, names in p.convention_path_names.items()
+        )
+
+    def is_exported(self, d: Definition) -> bool:
+        return d.exported or _any_match(d.path, self.policy.export_paths)
+
+    def is_override(self, d: Definition) -> bool:
+        family = _family(d.language)
+        if d.override or any(
+            _marker_match(m, self.policy.override_markers.get(family, ())) for m in d.markers
+        ):
+            return True
+        if d.kind != "method" or d.container is None or d.private:
+            return False
+        if d.language == "go":
+            return d.name[:1].isupper()
+        bases = d.container.bases
+        if bases == ("@repo",):  # C++ `Class::method`: the class is found by name
+            found = self.index.classes().get(d.container.name, [])
+            bases = tuple(b for _, entry in found for b in entry) if found else ("?",)
+        return self.leaves_repo(bases, d.name, family)
+
+    def is_registered(self, d: Definition) -> bool:
+        pure = self.policy.pure.get(_family(d.language), ())
+        markers = list(d.markers)
+        if d.container is not None:
+            markers.extend(d.container.markers)
+        if any(not _marker_match(m, pure) for m in markers if m != "cfg(test)"):
+            return True
+        if d.kind != "class":
+            return False
+        return self.leaves_repo(d.bases, None, _family(d.language)) or self.discovered(d.bases)
+
+    def discovered(self, bases: Sequence[str], seen: set[str] | None = None) -> bool:
+        """Whether an ancestor is one the repository finds subclasses of by walking them
+        (``issubclass(x, Base)``, ``Base.__subclasses__()``, ``ServiceLoader.load``)."""
+        seen = set() if seen is None else seen
+        targets = {
+            name.rsplit(".", 1)[-1]
+            for _, names in self.index.classes().get(DISCOVERS, [])
+            for name in names
+        }
+        if not targets:
+            return False
+        for base in bases:
+            if base.rsplit(".", 1)[-1] in targets:
+                return True
+            if base in seen:
+                continue
+            seen.add(base)
+            if any(self.discovered(b, seen) for b in self.defined(base)):
+                return True
+        return False
+
+    def leaves_repo(
+        self, bases: Sequence[str], method: str | None, family: str, seen: set[str] | None = None
+    ) -> bool:
+        """Whether some ancestor through ``bases`` is not defined in the repository.
+
+        A closed base (``closed_bases``) is known: it stops the walk unless ``method``
+        is one of the names it can be overridden by.
+        """
+        seen = set() if seen is None else seen
+        closed = self.policy.closed_bases.get(family, {})
+        for base in bases:
+            if base == "?":
+                return True
+            last = base.rsplit(".", 1)[-1]
+            known = closed.get(base, closed.get(last))
+            if known is not None:
+                if method is not None and method in known:
+                    return True
+                continue
+            if base in seen:
+                continue
+            seen.add(base)
+            defined = self.defined(base)
+            if not defined:
+                return True
+            if any(self.leaves_repo(b, method, family, seen) for b in defined):
+                return True
+        return False
+
+    def defined(self, base: str) -> list[tuple[str, ...]]:
+        """The base lists of the repository's classes ``base`` can name.
+
+        A bare name matches a class of that name anywhere; a dotted one
+        (``app.models.Base``, ``models.Base``, ``com.acme.Base``) only one whose file's
+        module ends with the prefix, so ``React.Component`` or ``django...Model`` never
+        match a class of the repository that happens to share the last name.
+        """
+        prefix, _, last = base.rpartition(".")
+        found = self.index.classes().get(last, [])
+        if not prefix:
+            return [bases for _, bases in found]
+        return [
+            bases
+            for module, bases in found
+            if module in (prefix, base)
+            or module.endswith("." + prefix)
+            or module.endswith("." + base)
+        ]
+
+
+# ---------------------------------------------------------------------- the gate
+
+
+def _public_setting(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    value = settings.get("public", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(
+            "expected a list of glob patterns (qualified names or paths)",
+            path=".convergio/config.yaml",
+            key="gates.wire.public",
+            fix='write e.g. `public: ["mypkg.api.*", "plugins/*"]`',
+        )
+    return tuple(value)
+
+
+def _occurrences(data: bytes, tokens: set[bytes]) -> dict[bytes, list[int]]:
+    found: dict[bytes, list[int]] = {}
+    for match in TOKEN.finditer(data):
+        token = match.group()
+        if token in tokens:
+            found.setdefault(token, []).append(match.start())
+    return found
+
+
+def unreferenced(
+    files: Sequence[SourceFile], paths: Sequence[str], ctx: Context
+) -> tuple[list[Definition], ReferenceIndex]:
+    """The definitions of ``files`` whose name occurs nowhere outside themselves."""
+    overrides = {f.path: f.data for f in files}
+    index = ReferenceIndex.build(ctx.root, paths, ctx.read, overrides)
+    dead: list[Definition] = []
+    for source in files:
+        items = definitions(source)
+        if not items:
+            continue
+        local = _occurrences(source.data, {d.token for d in items})
+        for d in items:
+            here = local.get(d.token, [])
+            outside = sum(1 for offset in here if not d.start <= offset < d.end)
+            if index.count(d.token) - len(here) + outside == 0:
+                dead.append(d)
+    return dead, index
+
+
+def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition, str | None]]:
+    """Every unreferenced definition of ``files``, with the rule that exempts it (or None)."""
+    public = _public_setting(ctx.settings)
+    paths = list(ctx.repo_files())
+    dead, index = unreferenced(files, paths, ctx)
+    if not dead:
+        return []
+    judge = Judge(policy(), index, entry_points(paths, _reader(ctx, files)), public)
+    return [(d, judge.exemption(d)) for d in dead]
+
+
+class WireGate:
+    """Refuses functions, methods and classes that nothing in the repository uses."""
+
+    id = GATE
+    description = "code the change defines that nothing in the repository references"
+    scope: Literal["file", "repo"] = "repo"
+    version = "1"
+
+    def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
+        findings = []
+        for d, exemption in verdicts(files, ctx):
+            if exemption is not None:
+                continue
+            rule = policy().findings[d.kind]
+            findings.append(
+                Finding(
+                    gate=GATE,
+                    rule=rule["id"],
+                    path=d.path,
+                    line=d.line,
+                    column=d.column,
+                    message=MESSAGE.format(name=d.name),
+                    fix=" ".join(rule["fix"].split()),
+                    key=normalise(d.qualname),
+                    preview=d.qualname,
+                )
+            )
+        return sorted(findings, key=lambda f: (f.path, f.line, f.column))
+
+
+def _reader(ctx: Context, files: Sequence[SourceFile]) -> Reader:
+    given = {f.path: f.data for f in files}
+
+    def read(path: str) -> bytes | None:
+        return given[path] if path in given else ctx.read(path)
+
+    return read

@@ -185,6 +185,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, metavar="N", help="processes to scan with (default: cores)")
 
+    p = verbs.add_parser("ci", help="the GitHub Actions check: pull requests and merges")
+    p.add_argument("--comment", choices=("on", "off"), default="on")
+    p.add_argument("--sarif-file", metavar="FILE", default="")
+    p.add_argument("--fail-on", choices=("refusal", "never"), default="refusal")
+    p.add_argument(
+        "--replay",
+        choices=("on", "off"),
+        default="off",
+        help="re-run the evidence commands of claimed tasks on the head",
+    )
+    p.add_argument("--no-push", action="store_true", help="do not push the audit chain")
+    p.add_argument("--remote", default="origin")
+
     p = verbs.add_parser("baseline", help="accept today's findings; refuse only new ones")
     p.add_argument("--gate", action="append", metavar="GATE")
 

@@ -114,15 +114,6 @@ class Git:
             return None
         return obj
 
-    def require_head(self) -> pygit2.Commit:
-        commit = self.head_commit()
-        if commit is None:
-            raise GitError(
-                "this repository has no commits yet",
-                fix="make a first commit: git add -A && git commit -m 'initial commit'",
-            )
-        return commit
-
     def resolve_commit(self, rev: str) -> pygit2.Commit:
         try:
             obj = self.repo.revparse_single(rev)

@@ -130,10 +130,6 @@ class SourceFile:
     def lines(self) -> list[str]:
         return self.text.splitlines()
 
-    def line_of(self, offset: int) -> int:
-        """1-based line of a character offset into ``text``."""
-        return self.text.count("\n", 0, offset) + 1
-
 
 def _no_files() -> Sequence[str]:
     return ()

@@ -55,6 +55,25 @@ EVIDENCE = Struct(
     expected="the evidence policy (timeout_s, tail_lines, accept_manual)",
 )
 
+class AllowedSigners(Str):
+    """OpenSSH allowed-signers lines, checked line by line when the config loads."""
+
+    def convert(self, value: Any, loc: Loc) -> str:
+        text = super().convert(value, loc)
+        if not text.strip():
+            return text
+        from convergio_gate.audit.signing import parse_allowed_signers
+
+        try:
+            parse_allowed_signers(text)
+        except ValueError as exc:
+            raise loc.error(
+                f"not a valid allowed-signers list: {exc}",
+                fix="one key per line: `principal keytype base64-key` (see docs/signing.md)",
+            ) from None
+        return text
+
+
 AUDIT = Struct(
     fields=(
         Field(
@@ -66,7 +85,7 @@ AUDIT = Struct(
         ),
         Field(
             "trusted_signers",
-            Str(allow_empty=True),
+            AllowedSigners(allow_empty=True),
             required=False,
             default="",
             doc="OpenSSH allowed-signers lines: the keys whose signatures CI entries carry",
@@ -81,6 +100,7 @@ AUDIT = Struct(
     ),
     expected="the audit settings (actor, trusted_signers, require_signed_acceptance)",
 )
+
 
 CI = Struct(
     fields=(

@@ -15,6 +15,9 @@ The exception tree::
      +-- InputError        a file is wrong: names the file, line and key path
      +-- GitError          the repository is not in a state we can work with
      +-- BusyError         someone else holds a lock we need, or moved a ref under us
+     +-- GitHubError       (convergio_gate.github.api) an API call failed: names the call
+     +-- SigningError      (convergio_gate.audit.signing) no ssh-keygen, a bad key
+     +-- GateLoadError     (convergio_gate.gates.registry) a gate failed to load, named
 
 Every message says what was expected and ends with how to fix it.
 """

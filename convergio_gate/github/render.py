@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from convergio_gate import __version__
 from convergio_gate.gates._base import Finding
 from convergio_gate.gates.waivers import Waiver
+from convergio_gate.github.api import MAX_COMMENT
 
 MARKER = "<!-- convergio-gate: sticky comment, edited in place on every run -->"
-MAX_COMMENT = 65_536
 MAX_SUMMARY = 1_000_000
 ROWS_IN_COMMENT = 50
 VERDICT = {True: "✅ accepted", False: "❌ refused"}

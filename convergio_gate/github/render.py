@@ -49,6 +49,12 @@ class CiReport:
         return [c.task for c in self.claims if not c.accepted]
 
 
+def _preview(f: Finding) -> str:
+    if not f.preview or f.preview in f.message:
+        return ""
+    return " · " + cell(f.preview, 80)
+
+
 def cell(text: str, limit: int = 300) -> str:
     flat = " ".join(str(text).split()).replace("|", "\\|")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -89,7 +95,7 @@ def render(report: CiReport, *, rows: int = ROWS_IN_COMMENT, marker: bool = True
         ]
         body = [
             f"| {f.gate} | `{cell(f.path, 120)}:{f.line}` | {f.rule} | "
-            f"{cell(f.message)}{' · ' + cell(f.preview, 80) if f.preview else ''} | "
+            f"{cell(f.message)}{_preview(f)} | "
             f"{cell(f.fix)} |"
             for f in report.findings
         ]
@@ -111,12 +117,13 @@ def render(report: CiReport, *, rows: int = ROWS_IN_COMMENT, marker: bool = True
     if report.protected:
         lines += ["", "### Protected files", ""]
         changed = ", ".join(f"`{cell(p, 120)}`" for p in report.protected[:rows])
+        decides = "decides" if len(report.protected) == 1 else "decide"
         if report.approvers:
             who = ", ".join(f"@{a}" for a in report.approvers)
             lines.append(f"This pull request changes {changed}: approved by {who}.")
         else:
             lines.append(
-                f"This pull request changes {changed}, which decide how every pull request is "
+                f"This pull request changes {changed}, which {decides} how every pull request is "
                 "judged. The gates ran with the base branch's versions; the change needs an "
                 "approving review from someone with write access before it can merge."
             )
@@ -130,7 +137,8 @@ def render(report: CiReport, *, rows: int = ROWS_IN_COMMENT, marker: bool = True
     lines.append("")
     if report.chain_head:
         lines.append(
-            f"Audit chain head: `{report.chain_head}` ({report.chain_entries} entries). "
+            f"Audit chain head: `{report.chain_head}` ({report.chain_entries} "
+            f"entr{'y' if report.chain_entries == 1 else 'ies'}). "
             f"Check it from any clone: `convergio-gate verify --expect-head {report.chain_head}`"
         )
     footer = f"<sub>convergio-gate {__version__}"

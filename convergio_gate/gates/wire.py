@@ -71,7 +71,7 @@ TOKEN = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: tokens are kept as hashes
 SHARDS = 64
 
 
@@ -982,11 +982,21 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     return out
 
 
+def token_key(token: bytes) -> bytes:
+    """What the index keeps of a token: a short hash, never the token itself.
+
+    Any identifier-shaped string counts as a token, and some secrets are identifier-shaped
+    (``ghp_...``); the cache on disk must never hold one, so it holds these hashes.
+    """
+    return hashlib.blake2b(token, digest_size=8).digest()
+
+
 def tokenise(data: bytes) -> dict[bytes, int]:
-    """Identifier tokens of ``data`` and how often each occurs; nothing for a binary."""
+    """Hashed identifier tokens of ``data`` and how often each occurs; nothing for a
+    binary."""
     if b"\0" in data[:8192]:
         return {}
-    return dict(Counter(TOKEN.findall(data)))
+    return {token_key(t): n for t, n in Counter(TOKEN.findall(data)).items()}
 
 
 @dataclass
@@ -1113,7 +1123,7 @@ class ReferenceIndex:
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
 
     def count(self, token: bytes) -> int:
-        return self.state.counts.get(token, 0)
+        return self.state.counts.get(token_key(token), 0)
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Class name -> (module, bases) of every class of that name in the repository."""
@@ -1212,9 +1222,9 @@ def _rebuild(
         if b"\0" in data[:8192]:
             store.put(digest, {})
             continue
-        tokens = TOKEN.findall(data)
-        store.put(digest, dict(Counter(tokens)))
-        state.counts.update(tokens)  # counting a list runs in C; merging a dict does not
+        counts = tokenise(data)
+        store.put(digest, counts)
+        state.counts.update(counts)
     return state
 
 

@@ -707,15 +707,22 @@ def test_a_worktree_git_file_is_followed(tmp_path: Path) -> None:
 
 
 def test_tokens_and_classes() -> None:
-    assert wire.tokenise(b"a.b(c_1, 'd') # e\n9f") == {
-        b"a": 1,
-        b"b": 1,
-        b"c_1": 1,
-        b"d": 1,
-        b"e": 1,
-        b"f": 1,
+    assert wire.tokenise(b"a.b(c_1, 'd') # e\n9f a") == {
+        wire.token_key(t): n
+        for t, n in {b"a": 2, b"b": 1, b"c_1": 1, b"d": 1, b"e": 1, b"f": 1}.items()
     }
     assert wire.tokenise(b"\0binary") == {}
+
+
+def test_the_index_on_disk_holds_no_token_in_clear(tmp_path: Path) -> None:
+    """Secrets are often identifier-shaped; the cache must not hold one."""
+    secret = b"ghp_" + b"Zq8" * 12
+    repo = tmp_path / "r"
+    (repo / ".git").mkdir(parents=True)
+    files = {"a.py": b"TOKEN = '" + secret + b"'\n\ndef used():\n    return TOKEN\n"}
+    wire.ReferenceIndex.build(repo, list(files), files.get, {})
+    stored = b"".join(p.read_bytes() for p in (repo / ".git").rglob("*") if p.is_file())
+    assert stored and secret not in stored and b"used" not in stored
     found = wire.extract_classes(
         "m.py",
         b"class A(B, metaclass=ABCMeta):\n  pass\nclass C(mod.D, Generic[T]):\n  pass\n"

@@ -309,7 +309,7 @@ def test_switching_a_gate_off_is_refused_without_approval(world: World) -> None:
     body = comment_of(world)
     assert "protected-change" in body and ".convergio/config.yaml" in body
     assert "`app.py:2`" in body  # judged with the base config: debt still on
-    # a maintainer approves: the protected change passes, the TODO still does not
+    # a maintainer approves: the protected change passes, the debt marker still does not
     world.gh.set_permission(REPO, "maintainer", "write")
     world.gh.add_review(REPO, world.number, "maintainer", "APPROVED", commit_id=sha)
     run = world.run_action("pull_request", payload, sha, name="approved")

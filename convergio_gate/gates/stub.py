@@ -1,0 +1,625 @@
+"""The stub gate: bodies that only stand in for code, and comments that admit it.
+
+An agent under pressure to finish makes the build pass with functions that do nothing
+(``pass``, ``{}``), that only raise "not implemented" (``raise NotImplementedError``,
+``todo!()``, ``throw new UnsupportedOperationException()``), or with code that its own
+comments admit is a stand-in for the real thing. Each is a claim of work that was not
+done. The patterns are tree-sitter queries
+(``rules/queries/<language>/stubs.scm``), the names and phrases are data
+(``rules/stub.yaml``); this module decides what the patterns cannot see.
+
+What is not a stub, because the language says the body is meant to be absent or empty:
+abstract methods (``@abstractmethod``), ``typing.Protocol`` members, ``@overload``
+signatures, anything under ``if TYPE_CHECKING:``, ``.pyi`` files, and declarations
+without a body (interfaces, traits, prototypes, TS ``abstract`` / ``declare``). An
+*empty* body is also not a stub when the language gives it a job: constructors and
+destructors (TS parameter properties, C++ member initialisers, private constructors),
+overrides (``@Override``, ``override``, methods of a Rust ``impl Trait for``), default
+methods of a Rust trait or a Java interface, C++ ``virtual`` hooks, Go marker methods
+(``func (T) isNode() {}``), Ruby's ``initialize``, JS/TS setters, functions named for
+doing nothing (``noop``), and functions whose every parameter is named unused (``_``,
+``_event``, ``unused_x``: the signature says the arguments are ignored on purpose).
+Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
+passed as callbacks, and a Python function whose body is only a docstring (a hook
+specification, documented on purpose) are not bodies this gate judges. A comment inside
+an empty body does not make it less empty: say why in a waiver (``convergio: allow
+empty-body -- ...``), which the audit chain records.
+
+Test files (``test_paths`` in the rule file) are judged differently: test doubles are
+meant to be fakes, so there the structural rules apply only to the tests themselves (a
+test with an empty body proves nothing), and the comment rules not at all ("a stub
+server for the tests" is a description, not an admission).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from convergio_gate.errors import InputError
+from convergio_gate.gates import rules as rule_files
+from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
+from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
+from convergio_gate.lang import matches, parse, query
+from convergio_gate.lang.comments import (
+    PREVIEW_WIDTH,
+    Keywords,
+    captures_in,
+    comments,
+    excerpt,
+    from_spans,
+    is_comment,
+    positions,
+)
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Tree
+
+RULE_FILE = "stub"
+EMPTY = "empty-body"
+NOT_IMPLEMENTED = "not-implemented"
+
+#: Languages whose comments the stub gate reads; the structural rules need a
+#: ``stubs.scm`` query as well (bash has none: a shell function cannot be empty).
+CODE_LANGUAGES = frozenset(
+    {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby", "bash"}
+)
+JS_LIKE = frozenset({"javascript", "typescript", "tsx"})
+JS_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "generator_function"})
+JS_TEST_CALLS = frozenset({"it", "test"})
+PYTHON_DECLARATIONS = frozenset(
+    {
+        "abstractmethod",
+        "abstractproperty",
+        "abstractclassmethod",
+        "abstractstaticmethod",
+        "overload",
+    }
+)
+TYPE_CHECKING_NAMES = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING"})
+#: Languages where a parameter named ``_x`` is unused on purpose.
+UNUSED_CONVENTION = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "ruby"})
+SELF_NAMES = frozenset({"self", "cls", "this"})
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """A structural rule: its id, and what its findings say."""
+
+    id: str
+    severity: str
+    message: str  # may name the function as {name}
+    fix: str
+
+
+@dataclass(frozen=True)
+class StubRules:
+    """``rules/stub.yaml``, compiled."""
+
+    empty: BodyRule
+    not_implemented: BodyRule
+    noop_names: re.Pattern[str]
+    exceptions: frozenset[str]
+    bare_exceptions: frozenset[str]
+    messages: re.Pattern[str]
+    abstract_messages: re.Pattern[str]
+    admissions: tuple[MarkerRule, ...]
+    test_paths: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A structural finding before its position is known."""
+
+    offset: int
+    rule: BodyRule
+    name: str
+    key: str
+    preview: str
+
+
+class StubGate:
+    """Refuses stand-in bodies and comments that admit a stub."""
+
+    id = "stub"
+    description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
+    scope: Literal["file", "repo"] = "file"
+    version = "1"
+
+    def __init__(self, rules: StubRules | None = None) -> None:
+        self.rules = load_rules() if rules is None else rules
+        self.keywords = Keywords(w for rule in self.rules.admissions for w in rule.keywords.words)
+
+    def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
+        findings: list[Finding] = []
+        for source in files:
+            findings.extend(self.check_file(source))
+        return findings
+
+    def check_file(self, source: SourceFile) -> list[Finding]:
+        lang = source.language
+        if lang not in CODE_LANGUAGES or not source.data or source.is_binary:
+            return []
+        if source.path.endswith(".pyi"):
+            return []
+        is_test = self.rules.test_paths.search(source.path) is not None
+        tree = parse(lang, source.data)
+        hits: list[_Hit] = []
+        compiled = query(lang, "stubs")
+        if compiled is not None:
+            for _, captured in matches(compiled, tree.root_node):
+                hit = self._judge(lang, captured, is_test)
+                if hit is not None:
+                    hits.append(hit)
+        findings = self._located(source, hits)
+        if not is_test:
+            findings.extend(self._admissions(source, tree))
+        findings.sort(key=lambda f: (f.line, f.column, f.rule))
+        return findings
+
+    # structural rules
+
+    def _judge(self, lang: str, captured: dict[str, list[Node]], is_test: bool) -> _Hit | None:
+        if "anywhere" in captured:
+            stand_in = captured["anywhere"][0]
+            unit = _enclosing_function(stand_in)
+            if unit is None or not self._judged(lang, unit, is_test):
+                return None
+            return self._hit(self.rules.not_implemented, lang, unit, stand_in)
+        if "function" not in captured:
+            return None
+        unit = _unit(lang, captured["function"][0], is_test)
+        if unit is None or unit.has_error:  # where the parser had to guess, do not judge
+            return None
+        if not self._judged(lang, unit, is_test) or _declared_only(lang, unit):
+            return None
+        body = captured["body"][0] if "body" in captured else None
+        if "empty" in captured:
+            stand_in = captured["empty"][0]
+            if not _only(lang, body, stand_in) or self._meant_empty(lang, unit):
+                return None
+            return self._hit(self.rules.empty, lang, unit, stand_in)
+        if "raise" in captured:
+            stand_in = captured["raise"][0]
+            if not _only(lang, body, stand_in) or not self._not_implemented(lang, captured):
+                return None
+            return self._hit(self.rules.not_implemented, lang, unit, stand_in)
+        return None
+
+    def _judged(self, lang: str, unit: Node, is_test: bool) -> bool:
+        """Outside test files every unit; in them, only the tests themselves."""
+        return not is_test or _is_test(lang, unit)
+
+    def _meant_empty(self, lang: str, unit: Node) -> bool:
+        name = _name(lang, unit)
+        if self.rules.noop_names.search(name) is not None:
+            return True
+        return _ignores_arguments(lang, unit) or _empty_by_design(lang, unit)
+
+    def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
+        if lang == "rust":  # the query only captures todo!() and unimplemented!()
+            return True
+        args = captured["message"][0] if "message" in captured else None
+        kind = _text(captured["type"][0]) if "type" in captured else ""
+        words = [c for c in args.named_children if not is_comment(c)] if args else []
+        if lang == "ruby" and words and words[0].type in ("constant", "scope_resolution"):
+            kind, words = _text(words[0]), words[1:]
+        kind = re.split(r"\.|::", kind)[-1]
+        message = " ".join(_text(w) for w in words)
+        if kind in self.rules.exceptions:
+            return self.rules.abstract_messages.search(message) is None
+        if kind in self.rules.bare_exceptions and not words:
+            return True
+        return bool(message) and self.rules.messages.search(message) is not None
+
+    def _hit(self, rule: BodyRule, lang: str, unit: Node, stand_in: Node) -> _Hit:
+        name = _name(lang, unit)
+        stand = normalise(_text(stand_in))
+        return _Hit(
+            offset=stand_in.start_byte,
+            rule=rule,
+            name=name,
+            key=normalise(f"{name}: {stand}"),
+            preview=_preview(lang, unit, stand_in),
+        )
+
+    def _located(self, source: SourceFile, hits: list[_Hit]) -> list[Finding]:
+        hits.sort(key=lambda h: h.offset)
+        places = positions(source.data, [h.offset for h in hits])
+        return [
+            Finding(
+                gate=self.id,
+                rule=hit.rule.id,
+                path=source.path,
+                line=line,
+                column=column,
+                message=hit.rule.message.format(name=hit.name),
+                fix=hit.rule.fix,
+                key=hit.key,
+                severity=hit.rule.severity,
+                preview=hit.preview,
+            )
+            for hit, (line, column) in zip(hits, places, strict=True)
+        ]
+
+    # comment rules
+
+    def _admissions(self, source: SourceFile, tree: Tree) -> list[Finding]:
+        """Comments and docstrings that admit a stub, looked up only where a rule's
+        regex matches the raw text (see ``debt.marker_windows``)."""
+        active, windows = marker_windows(self.rules.admissions, source.data)
+        if not active:
+            return []
+        lang = source.language or ""
+        texts = comments(source, tree, keep=self.keywords.found_in, ranges=windows)
+        docstrings = query(lang, "docstrings")
+        if docstrings is not None:
+            found = captures_in(docstrings, tree.root_node, windows).get("docstring", [])
+            spans = sorted({(n.start_byte, n.end_byte) for n in found})
+            texts.extend(from_spans(source.data, spans))
+        findings: list[Finding] = []
+        for text in texts:
+            findings.extend(judge(self.id, source.path, text, active))
+        return findings
+
+
+# What the queries cannot see: per-language judgement of a candidate.
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", errors="replace")
+
+
+def _preview(lang: str, unit: Node, stand_in: Node) -> str:
+    """The function up to its stand-in, or its signature and the stand-in if too long."""
+    start = unit
+    if lang in JS_LIKE and unit.type in JS_FUNCTION_VALUES and unit.parent is not None:
+        start = unit.parent.parent or unit  # an it(...) callback: show the call
+    source = start.text or b""
+    end = max(stand_in.end_byte, start.start_byte) - start.start_byte
+    whole = normalise(source[:end].decode("utf-8", errors="replace"))
+    if len(whole) <= PREVIEW_WIDTH or stand_in == unit:
+        return excerpt(whole, 0)
+    body = unit.child_by_field_name("body")
+    cut = (body or stand_in).start_byte - start.start_byte
+    signature = normalise(source[: max(cut, 0)].decode("utf-8", errors="replace"))
+    return excerpt(f"{signature} \u2026 {normalise(_text(stand_in))}", 0)
+
+
+def _unit(lang: str, function: Node, is_test: bool) -> Node | None:
+    """The function a candidate body belongs to, or None when it is not judged.
+
+    The JS/TS patterns match any node with a ``body``: declarations and class methods
+    are judged; a function expression only when bound to a ``const`` (it is then a named
+    function) or, in a test file, when it is an ``it(...)`` / ``test(...)`` callback.
+    Object-literal methods and other callbacks are left alone: empty ones are usually
+    deliberate (``.catch(() => {})``).
+    """
+    if lang not in JS_LIKE:
+        return function
+    kind = function.type
+    if kind in ("function_declaration", "generator_function_declaration"):
+        return function
+    parent = function.parent
+    if parent is None:
+        return None
+    if kind == "method_definition":
+        return function if parent.type == "class_body" else None
+    if kind not in JS_FUNCTION_VALUES:
+        return None
+    if parent.type == "variable_declarator":
+        declaration = parent.parent
+        binding = declaration.child_by_field_name("kind") if declaration else None
+        return parent if binding is not None and binding.type == "const" else None
+    if is_test and _is_test_call(parent):
+        return function
+    return None
+
+
+def _is_test_call(arguments: Node) -> bool:
+    call = arguments.parent
+    if arguments.type != "arguments" or call is None or call.type != "call_expression":
+        return False
+    callee = call.child_by_field_name("function")
+    return callee is not None and _text(callee) in JS_TEST_CALLS
+
+
+def _name(lang: str, unit: Node) -> str:
+    if lang in JS_LIKE and unit.type in JS_FUNCTION_VALUES:  # an it(...) callback
+        call = unit.parent.parent if unit.parent else None
+        return excerpt(normalise(_text(call).split("\n", 1)[0]), 0, 60) if call else "test"
+    if lang in ("c", "cpp"):
+        declarator = unit.child_by_field_name("declarator")
+        while declarator is not None and declarator.type != "function_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        inner = declarator.child_by_field_name("declarator") if declarator else None
+        return _text(inner) if inner is not None else "function"
+    name = unit.child_by_field_name("name")
+    return _text(name) if name is not None else "function"
+
+
+def _is_test(lang: str, unit: Node) -> bool:
+    """Is this unit, in a test file, a test (rather than a helper or a test double)?"""
+    if lang in JS_LIKE:
+        return unit.type in JS_FUNCTION_VALUES  # only it()/test() callbacks get here
+    name = _name(lang, unit)
+    if lang == "go":
+        return re.match(r"(Test|Benchmark|Fuzz|Example)", name) is not None
+    if lang == "rust":
+        sibling = unit.prev_named_sibling
+        while sibling is not None and sibling.type in ("attribute_item", "line_comment"):
+            if sibling.type == "attribute_item" and "test" in _text(sibling):
+                return True
+            sibling = sibling.prev_named_sibling
+        return False
+    if lang == "java" and _annotations(unit) & {"Test", "ParameterizedTest"}:
+        return True
+    if lang == "python" and not _python_top_level(unit):
+        return False  # a nested function is a helper of a test, not a test
+    return name.lower().startswith("test")
+
+
+def _python_top_level(function: Node) -> bool:
+    """Is ``function`` defined in a module, or in a class defined in a module?"""
+    owner = _python_owner(function)
+    if owner is not None and owner.type == "class_definition":
+        owner = _python_owner(owner)
+    return owner is not None and owner.type == "module"
+
+
+def _python_owner(definition: Node) -> Node | None:
+    """The module, class or function whose body holds ``definition``."""
+    parent = definition.parent
+    if parent is not None and parent.type == "decorated_definition":
+        parent = parent.parent
+    if parent is not None and parent.type == "block":
+        parent = parent.parent
+    return parent
+
+
+def _declared_only(lang: str, unit: Node) -> bool:
+    """A declaration that has no implementation by design (Python only: the other
+    languages say so in their syntax, which the queries already respect)."""
+    if lang != "python":
+        return False
+    if _python_decorators(unit) & PYTHON_DECLARATIONS:
+        return True
+    if _python_class_bases(unit) & {"Protocol"}:
+        return True
+    node = unit.parent
+    while node is not None:
+        if node.type == "if_statement":
+            condition = node.child_by_field_name("condition")
+            if condition is not None and _text(condition) in TYPE_CHECKING_NAMES:
+                return True
+        node = node.parent
+    return False
+
+
+def _python_decorators(function: Node) -> set[str]:
+    parent = function.parent
+    if parent is None or parent.type != "decorated_definition":
+        return set()
+    names = set()
+    for decorator in parent.named_children:
+        if decorator.type == "decorator":
+            text = _text(decorator).lstrip("@").split("(", 1)[0].strip()
+            names.add(text.rsplit(".", 1)[-1])
+    return names
+
+
+def _python_class_bases(function: Node) -> set[str]:
+    block = function.parent
+    if block is not None and block.type == "decorated_definition":
+        block = block.parent
+    cls = block.parent if block is not None else None
+    if cls is None or cls.type != "class_definition":
+        return set()
+    bases = cls.child_by_field_name("superclasses")
+    names = set()
+    for base in bases.named_children if bases is not None else ():
+        if base.type == "subscript":
+            base = base.child_by_field_name("value") or base
+        names.add(_text(base).rsplit(".", 1)[-1])
+    return names
+
+
+def _annotations(unit: Node) -> set[str]:
+    """Java annotation names on a method (``@Override`` -> ``Override``)."""
+    names = set()
+    for child in unit.named_children:
+        if child.type == "modifiers":
+            for mark in child.named_children:
+                if mark.type in ("marker_annotation", "annotation"):
+                    name = mark.child_by_field_name("name")
+                    if name is not None:
+                        names.add(_text(name).rsplit(".", 1)[-1])
+    return names
+
+
+def _ignores_arguments(lang: str, unit: Node) -> bool:
+    """Are all the parameters named as unused (``_``, ``_event``, ``unused_x``)?
+
+    Where the language has that convention, a function that takes arguments and names
+    every one of them unused says in its signature that it ignores them on purpose
+    (``set aborted(_) {}``, ``def visit(self, _node): pass``).
+    """
+    if lang not in UNUSED_CONVENTION:
+        return False
+    function = unit.child_by_field_name("value") or unit  # a const-bound JS function
+    params = function.child_by_field_name("parameters")
+    if params is None:
+        return False
+    names = [_param_name(p) for p in params.named_children if not is_comment(p)]
+    names = [n for n in names if n not in SELF_NAMES]
+    return bool(names) and all(n.startswith(("_", "unused")) for n in names)
+
+
+def _param_name(param: Node) -> str:
+    """The first identifier in a parameter (its name, in the languages that use it)."""
+    if param.type in ("self_parameter", "self"):
+        return "self"
+    stack = [param]
+    while stack:
+        node = stack.pop()
+        if node.type in ("identifier", "_"):
+            return _text(node)
+        stack.extend(reversed(node.children))
+    return _text(param)
+
+
+def _empty_by_design(lang: str, unit: Node) -> bool:
+    """Languages where an empty body has a job (see the module docstring)."""
+    name = _name(lang, unit)
+    parent = unit.parent
+    if lang in JS_LIKE:
+        if unit.type != "method_definition":
+            return False
+        if name == "constructor":
+            return True
+        return any(c.type in ("override_modifier", "set") for c in unit.children)
+    if lang == "java":
+        in_interface = parent is not None and parent.type == "interface_body"
+        return in_interface or "Override" in _annotations(unit)
+    if lang == "rust":
+        owner = parent.parent if parent is not None and parent.type == "declaration_list" else None
+        if owner is None:
+            return False
+        return owner.type == "trait_item" or (
+            owner.type == "impl_item" and owner.child_by_field_name("trait") is not None
+        )
+    if lang == "go":
+        if unit.type != "method_declaration" or unit.child_by_field_name("result") is not None:
+            return False
+        params = unit.child_by_field_name("parameters")
+        return params is not None and params.named_child_count == 0
+    if lang == "cpp":
+        if unit.child_by_field_name("type") is None or "~" in name:
+            return True  # constructor, destructor
+        declarator = unit.child_by_field_name("declarator")
+        specifiers = declarator.children if declarator is not None else []
+        return any(c.type == "virtual" for c in unit.children) or any(
+            c.type == "virtual_specifier" for c in specifiers
+        )
+    if lang == "ruby":
+        return name == "initialize"
+    return False
+
+
+def _only(lang: str, body: Node | None, stand_in: Node) -> bool:
+    """Is ``stand_in`` all there is to ``body``, besides comments and a docstring?"""
+    if body is None:  # a pattern that matched the whole bodiless unit (Ruby `def x; end`)
+        return True
+    statements = [c for c in body.named_children if not is_comment(c)]
+    if lang == "go" and len(statements) == 1 and statements[0].type == "statement_list":
+        statements = [c for c in statements[0].named_children if not is_comment(c)]
+    if body == stand_in:
+        return not statements
+    if lang == "python" and len(statements) == 2 and _is_docstring(statements[0]):
+        statements = statements[1:]
+    return statements == [stand_in]
+
+
+def _is_docstring(statement: Node) -> bool:
+    return statement.type == "expression_statement" and [
+        c.type for c in statement.named_children
+    ] == ["string"]
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "function_item":
+            return parent
+        parent = parent.parent
+    return None
+
+
+# Loading rules/stub.yaml.
+
+
+def load_rules(name: str = RULE_FILE) -> StubRules:
+    """``rules/<name>.yaml`` compiled; InputError names the rule and key that are wrong."""
+    data = rule_files.load(name)
+    label = f"rules/{name}.yaml"
+    by_id = {rule["id"]: (index, rule) for index, rule in enumerate(data["rules"])}
+    for needed in (EMPTY, NOT_IMPLEMENTED):
+        if needed not in by_id:
+            raise InputError(f"the rule `{needed}` is missing", path=label, key="rules")
+    empty_index, empty = by_id[EMPTY]
+    ni_index, ni = by_id[NOT_IMPLEMENTED]
+    admissions = tuple(
+        compile_rule(rule, index, name)
+        for rule_id, (index, rule) in by_id.items()
+        if rule_id not in (EMPTY, NOT_IMPLEMENTED)
+    )
+    return StubRules(
+        empty=_body_rule(empty, empty_index, label),
+        not_implemented=_body_rule(ni, ni_index, label),
+        noop_names=_regex(empty, empty_index, "noop_names", label),
+        exceptions=_names(ni, ni_index, "exceptions", label),
+        bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
+        messages=_regex(ni, ni_index, "messages", label),
+        abstract_messages=_regex(ni, ni_index, "abstract_messages", label),
+        admissions=admissions,
+        test_paths=_regex(data, None, "test_paths", label),
+    )
+
+
+def _where(rule: Mapping[str, Any], index: int | None, key: str) -> str:
+    if index is None:
+        return key
+    return f"rules[{index}] ({rule['id']}).{key}"
+
+
+def _body_rule(rule: Mapping[str, Any], index: int, label: str) -> BodyRule:
+    severity = rule.get("severity", "error")
+    if severity not in SEVERITIES:
+        raise InputError(
+            f"{rule['id']}: severity must be one of {', '.join(SEVERITIES)}",
+            path=label,
+            key=_where(rule, index, "severity"),
+        )
+    message = rule.get("message")
+    try:
+        if not isinstance(message, str) or not message:
+            raise ValueError("missing")
+        message.format(name="")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"{rule['id']}: `message` must be text that may name {{name}} ({exc})",
+            path=label,
+            key=_where(rule, index, "message"),
+        ) from None
+    return BodyRule(
+        id=rule["id"], severity=severity, message=message, fix=" ".join(rule["fix"].split())
+    )
+
+
+def _regex(rule: Mapping[str, Any], index: int | None, key: str, label: str) -> re.Pattern[str]:
+    value = rule.get(key)
+    parts: list[Any] = value if isinstance(value, list) else [value]
+    if not parts or not all(isinstance(p, str) and p for p in parts):
+        raise InputError(
+            f"expected `{key}`: a regex or a list of regexes",
+            path=label,
+            key=_where(rule, index, key),
+        )
+    try:
+        joined = "|".join(f"(?:{p})" for p in parts)
+        return re.compile(str(parts[0]) if len(parts) == 1 else joined)
+    except re.error as exc:
+        raise InputError(
+            f"`{key}` does not compile: {exc}", path=label, key=_where(rule, index, key)
+        ) from None
+
+
+def _names(rule: Mapping[str, Any], index: int, key: str, label: str) -> frozenset[str]:
+    value = rule.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InputError(
+            f"expected `{key}`: a list of names", path=label, key=_where(rule, index, key)
+        )
+    return frozenset(value)

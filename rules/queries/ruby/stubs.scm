@@ -1,0 +1,29 @@
+; Stand-in bodies, for the stub gate (convergio_gate/gates/stub.py).
+;   @function   the function or method; its name, decorators, modifiers and enclosing
+;               class decide the exemptions (abstract, overload, override, constructor)
+;   @body       the body, judged as a whole: besides comments (and a Python docstring)
+;               it may hold nothing but the captured stand-in
+;   @empty      a body that does nothing (rule empty-body): the body itself when it is
+;               empty, or its only statement (`pass`, `...`)
+;   @raise      the only statement raises "not implemented" (rule not-implemented);
+;               @type is what it raises (or the macro), @message its arguments
+;   @anywhere   a stand-in wherever it stands, not only as the whole body
+; Patterns only find candidates; stub.py checks the whole body and the exemptions.
+
+; def name; end
+(method !body) @function @empty
+(singleton_method !body) @function @empty
+
+; raise NotImplementedError / raise NotImplementedError, "..." / fail "not implemented"
+(method
+  body: (body_statement
+    (call
+      method: (identifier) @_raise
+      arguments: (argument_list) @message
+      (#any-of? @_raise "raise" "fail")) @raise) @body) @function
+(singleton_method
+  body: (body_statement
+    (call
+      method: (identifier) @_raise
+      arguments: (argument_list) @message
+      (#any-of? @_raise "raise" "fail")) @raise) @body) @function

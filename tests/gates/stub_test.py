@@ -1,0 +1,474 @@
+"""The stub gate: stand-in bodies and admitted stubs are refused in every language;
+declarations (abstract, protocol, overload, interface, trait, .pyi), bodies the language
+gives a job, and test doubles are not."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from convergio_gate.errors import InputError
+from convergio_gate.gates import registry, rules
+from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid
+from convergio_gate.gates.debt import judge
+from convergio_gate.gates.stub import CODE_LANGUAGES, StubGate, load_rules
+from convergio_gate.lang import captures, detect, parse, query
+from convergio_gate.lang.comments import comments, from_spans
+
+STRUCTURAL = {"python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp", "ruby"}
+#: The languages each rule's samples must cover (C has no exceptions to raise).
+COVERAGE = {
+    "empty-body": STRUCTURAL,
+    "not-implemented": STRUCTURAL - {"c"},
+    "admitted-stub": CODE_LANGUAGES,
+    "fake-result": CODE_LANGUAGES,
+}
+
+GATE = StubGate()
+
+
+def source(path: str, data: bytes | str) -> SourceFile:
+    raw = data.encode() if isinstance(data, str) else data
+    return SourceFile(path, raw, blob_oid(raw), detect(path, raw))
+
+
+def check(path: str, data: bytes | str) -> list[Finding]:
+    return GATE.check([source(path, data)], Context(root=Path(".")))
+
+
+def rules_of(path: str, data: str) -> list[str]:
+    return [f.rule for f in check(path, data)]
+
+
+def samples() -> list[Any]:
+    out = []
+    for rule in rules.rules("stub"):
+        for verdict in ("refuse", "allow"):
+            for n, sample in enumerate(rule[verdict]):
+                out.append(
+                    pytest.param(rule["id"], verdict, sample, id=f"{rule['id']}-{verdict}-{n}")
+                )
+    return out
+
+
+@pytest.mark.parametrize(("rule", "verdict", "sample"), samples())
+def test_every_sample_is_judged_right(rule: str, verdict: str, sample: dict[str, str]) -> None:
+    found = check(sample["path"], sample["code"])
+    if verdict == "refuse":
+        assert any(f.rule == rule for f in found), f"not refused: {found}"
+    else:
+        assert found == [], f"wrongly refused: {found}"
+
+
+@pytest.mark.parametrize(("rule", "verdict", "sample"), samples())
+def test_the_pre_filters_lose_no_admission(rule: str, verdict: str, sample: dict[str, str]) -> None:
+    sf = source(sample["path"], sample["code"])
+    if GATE.rules.test_paths.search(sf.path) or sf.language not in CODE_LANGUAGES:
+        return
+    texts = comments(sf)
+    docstrings = query(sf.language or "", "docstrings")
+    if docstrings is not None:
+        nodes = captures(docstrings, parse(sf.language or "", sf.data).root_node)
+        spans = sorted({(n.start_byte, n.end_byte) for n in nodes.get("docstring", [])})
+        texts.extend(from_spans(sf.data, spans))
+    expected = sorted(
+        (f.line, f.column, f.rule)
+        for t in texts
+        for f in judge("stub", sf.path, t, GATE.rules.admissions)
+    )
+    found = sorted((f.line, f.column, f.rule) for f in check(sf.path, sf.data))
+    assert [f for f in found if f[2] in ("admitted-stub", "fake-result")] == expected
+
+
+def test_samples_cover_every_language_of_every_rule() -> None:
+    data = {r["id"]: r for r in rules.rules("stub")}
+    assert set(data) == set(COVERAGE)
+    for rule_id, languages in COVERAGE.items():
+        for verdict in ("refuse", "allow"):
+            covered = {detect(s["path"], s["code"].encode()) for s in data[rule_id][verdict]}
+            missing = sorted(languages - covered)
+            assert not missing, f"{rule_id} {verdict} misses {missing}"
+        first_refuse, first_allow = data[rule_id]["refuse"][0], data[rule_id]["allow"][0]
+        assert first_refuse["path"].endswith(".py") and first_allow["path"].endswith(".py")
+        assert len(first_refuse["code"].splitlines()) <= 6
+
+
+def test_every_structural_language_has_a_stubs_query() -> None:
+    assert {lang for lang in STRUCTURAL if query(lang, "stubs") is None} == set()
+
+
+def test_the_gate_implements_the_protocol_and_is_registered() -> None:
+    gate = registry.load("stub")
+    assert isinstance(gate, Gate)
+    assert isinstance(gate, StubGate)
+    assert (gate.id, gate.scope) == ("stub", "file")
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        # Python: what counts as the whole body
+        ("a.py", "def f():\n    pass\n", ["empty-body"]),
+        ("a.py", "def f(): ...\n", ["empty-body"]),
+        ("a.py", "async def f():\n    pass\n", ["empty-body"]),
+        ("a.py", "def f():\n    # one\n    pass  # two\n    # three\n", ["empty-body"]),
+        ("a.py", 'def f():\n    """Doc."""\n    ...\n', ["empty-body"]),
+        ("a.py", "def f():\n    x = 1\n    pass\n", []),
+        ("a.py", 'def f():\n    """Doc."""\n', []),
+        (
+            "a.py",
+            "def outer():\n    def inner():\n        pass\n    return inner\n",
+            ["empty-body"],
+        ),
+        ("a.py", "class A:\n    @property\n    def x(self):\n        pass\n", ["empty-body"]),
+        (
+            "a.py",
+            "class A:\n    @staticmethod\n    def x():\n        raise NotImplementedError\n",
+            ["not-implemented"],
+        ),
+        ("a.py", "def f():\n    raise NotImplementedError()\n", ["not-implemented"]),
+        ("a.py", "def f():\n    raise errors.NotImplementedError\n", ["not-implemented"]),
+        ("a.py", 'def f():\n    raise ValueError("TODO")\n', ["not-implemented"]),
+        ("a.py", 'def f():\n    raise ValueError("bad value")\n', []),
+        ("a.py", "def f(x):\n    if x:\n        raise NotImplementedError\n    return x\n", []),
+        # Python: declarations, not implementations
+        (
+            "a.py",
+            "import abc\nclass A(abc.ABC):\n    @abc.abstractmethod\n    def f(self): pass\n",
+            [],
+        ),
+        ("a.py", "class A:\n    @abstractproperty\n    def f(self): ...\n", []),
+        ("a.py", "class P(Protocol):\n    def f(self): raise NotImplementedError\n", []),
+        ("a.py", "class P(typing_extensions.Protocol, Generic[T]):\n    def f(self): pass\n", []),
+        ("a.py", "class P(Protocol[T]):\n    @property\n    def f(self) -> T: ...\n", []),
+        ("a.py", "@overload\ndef f(x: int) -> int: ...\n", []),
+        ("a.py", "if typing.TYPE_CHECKING:\n    def f(): ...\nelse:\n    f = g\n", []),
+        ("a.py", "class E(Exception):\n    pass\n", []),
+        ("a.py", "try:\n    x()\nexcept Exception:\n    pass\n", []),
+        ("a.py", "if TYPE_CHECKING:\n    pass\n", []),
+        ("a.py", "while True:\n    pass\n", []),
+        ("a.py", "f = lambda: None\n", []),
+        ("a.py", "def __eq__(self, other):\n    return NotImplemented\n", []),
+        ("a.py", "def _ignore(_signal, _frame):\n    pass\n", []),
+        ("a.py", "class V:\n    def visit(self, _node):\n        pass\n", []),
+        ("a.py", "def do_nothing(*args):\n    pass\n", []),
+        ("types.pyi", "def f() -> int: ...\nclass A:\n    def g(self) -> None: pass\n", []),
+        ("pkg/__init__.py", '"""Docs only."""\n', []),
+        # JavaScript / TypeScript
+        ("a.js", "function* gen() {}\n", ["empty-body"]),
+        ("a.js", "export default function handler(req, res) {}\n", ["empty-body"]),
+        ("a.js", "const f = function () {};\n", ["empty-body"]),
+        ("a.js", "let f = () => {};\nvar g = function () {};\n", []),
+        ("a.js", "el.addEventListener('click', () => {});\nfoo(function () {});\n", []),
+        ("a.js", "for (;;) {}\nwhile (x) {}\nif (a) {} else {}\n", []),
+        ("a.js", "class A {\n  static {}\n  get x() { return 1; }\n}\n", []),
+        ("a.js", "function f() { throw new NotImplementedError(); }\n", ["not-implemented"]),
+        ("a.js", "function f() { throw Error('not implemented'); }\n", ["not-implemented"]),
+        ("a.js", "function f() { throw new TypeError('bad'); }\n", []),
+        ("a.ts", "class A {\n  constructor(private x: number, public y: string) {}\n}\n", []),
+        ("a.ts", "declare module 'x' {\n  export function f(): void;\n}\n", []),
+        ("a.ts", "export abstract class A {\n  protected abstract run(): Promise<void>;\n}\n", []),
+        ("a.ts", "export class B extends A {\n  protected override async run() {}\n}\n", []),
+        ("a.tsx", "export function Empty(): JSX.Element {}\n", ["empty-body"]),
+        # Go
+        (
+            "a.go",
+            'package a\n\nfunc (s *S) Close() error {\n\tpanic("unimplemented")\n}\n',
+            ["not-implemented"],
+        ),
+        ("a.go", 'package a\n\nfunc F() {\n\tpanic("implement me")\n}\n', ["not-implemented"]),
+        ("a.go", 'package a\n\nfunc (T) String() string {\n\treturn ""\n}\n', []),
+        ("a.go", 'package a\n\nfunc init() {\n\tx = 1\n\tpanic("TODO")\n}\n', []),
+        ("a.go", "package a\n\nfunc (w nopWriter) Write(_ []byte) {}\n", []),
+        # Rust
+        (
+            "a.rs",
+            'impl X {\n    fn f(&self) -> u8 {\n        todo!("later")\n    }\n}\n',
+            ["not-implemented"],
+        ),
+        ("a.rs", "fn f() {\n    let x = 1;\n    if x > 0 { todo!() }\n}\n", ["not-implemented"]),
+        ("a.rs", "fn f(&self, _event: &Event) {}\n", []),
+        ("a.rs", "trait T {\n    fn a(&self);\n    fn b(&self) -> u8;\n}\n", []),
+        ("a.rs", 'fn main() {\n    println!("hi");\n}\n', []),
+        # Java
+        ("A.java", "class A {\n    public static void main(String[] a) {}\n}\n", ["empty-body"]),
+        (
+            "A.java",
+            "class A {\n    void f() { throw new NotImplementedException(); }\n}\n",
+            ["not-implemented"],
+        ),
+        (
+            "A.java",
+            'class A {\n    void f() { throw new IllegalStateException("closed"); }\n}\n',
+            [],
+        ),
+        ("A.java", "abstract class A {\n    abstract void f();\n    native void g();\n}\n", []),
+        ("A.java", "enum E {\n    X;\n    private E() {}\n}\n", []),
+        # C / C++
+        ("a.c", "static int f(void) {\n    /* nothing */\n}\n", ["empty-body"]),
+        ("a.c", "#include <x.h>\nextern void f(void);\nint g(int);\n", []),
+        ("a.h", "void f(void);\n", []),
+        ("a.cpp", "void f() { throw NotImplemented(); }\n", ["not-implemented"]),
+        (
+            "a.cpp",
+            "struct S {\n    S() {}\n    ~S() {}\n    operator bool() const { return true; }\n};\n",
+            [],
+        ),
+        (
+            "a.cpp",
+            "class A {\n    void f() final {}\n    virtual void g() = 0;\n};\nA::~A() {}\n",
+            [],
+        ),
+        ("a.cpp", "auto f = []() {};\nnamespace n {}\n", []),
+        # Ruby
+        ("a.rb", "def self.build; end\n", ["empty-body"]),
+        ("a.rb", "def f\n  fail NotImplementedError\nend\n", ["not-implemented"]),
+        ("a.rb", "def call(_env); end\n", []),
+        ("a.rb", "module M\n  def f\n    raise ArgumentError\n  end\nend\n", []),
+        ("a.rb", "def f\n  x = 1\n  raise NotImplementedError\nend\n", []),
+    ],
+)
+def test_hard_cases(path: str, code: str, expected: list[str]) -> None:
+    assert rules_of(path, code) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        ("tests/test_api.py", "class Fake:\n    def send(self):\n        pass\n", []),
+        ("tests/test_api.py", "def helper():\n    raise NotImplementedError\n", []),
+        ("tests/test_api.py", "def test_api():\n    pass\n", ["empty-body"]),
+        (
+            "tests/test_api.py",
+            "class TestApi:\n    def test_get(self):\n        ...\n",
+            ["empty-body"],
+        ),
+        (
+            "tests/test_api.py",
+            "def test_x():\n    def test_inner():\n        pass\n    test_inner()\n",
+            [],
+        ),
+        (
+            "tests/test_api.py",
+            "def test_x():\n    class T:\n        def test(self):\n            pass\n",
+            [],
+        ),
+        (
+            "tests/test_api.py",
+            "# this is just a placeholder\n# In a real implementation we would\n",
+            [],
+        ),
+        (
+            "src/app.test.ts",
+            "it('works', () => {});\ntest('also', function () {});\n",
+            ["empty-body", "empty-body"],
+        ),
+        ("src/app.test.ts", "const fake = { send() {} };\nfunction helper() {}\n", []),
+        ("src/__mocks__/api.js", "export function get() {}\n", []),
+        (
+            "pkg/api_test.go",
+            "package pkg\n\nfunc fakeSend() {}\nfunc TestSend(t *testing.T) {}\n",
+            ["empty-body"],
+        ),
+        ("tests/it.rs", "fn helper() {}\n#[test]\nfn works() {}\n", ["empty-body"]),
+        (
+            "src/test/java/ApiTest.java",
+            "class ApiTest {\n    void helper() {}\n    @Test void get() {}\n}\n",
+            ["empty-body"],
+        ),
+        ("spec/api_spec.rb", "class FakeApi\n  def get; end\nend\n", []),
+    ],
+)
+def test_in_test_files_only_the_tests_are_judged(path: str, code: str, expected: list[str]) -> None:
+    assert rules_of(path, code) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("# This is a stub.\n", "admitted-stub"),
+        ("# it is just a stub\n", "admitted-stub"),
+        ("# Placeholder until the API is ready\n", "admitted-stub"),
+        ("# TODO: not implemented yet\n", "admitted-stub"),
+        ("# not wired in\n", "admitted-stub"),
+        ("# yet to be implemented\n", "admitted-stub"),
+        ("# skeleton implementation\n", "admitted-stub"),
+        ("# For now, simply return the input.\n", "fake-result"),
+        ("# hard-coded for now\n", "fake-result"),
+        ("# Simulating a network request\n", "fake-result"),
+        ("# In a real-world scenario we would batch these\n", "fake-result"),
+    ],
+)
+def test_admissions_in_comments(code: str, rule: str) -> None:
+    assert rules_of("app.py", code) == [rule]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "# Stub resolver for DNS: see RFC 1035\n",
+        "# grpc stubs are generated into pb/\n",
+        "# the input's placeholder attribute\n",
+        "# not implemented on Windows\n",
+        "# to be implemented by subclasses\n",
+        "# wired up in main()\n",
+        "# a simple implementation of LRU\n",
+        "# now, simulate the response of the parser\n",
+        "# for now only HTTP is supported\n",
+        '"""Real implementation."""\n',
+        'x = "this is just a placeholder"\n',
+    ],
+)
+def test_words_alone_are_not_admissions(code: str) -> None:
+    assert rules_of("app.py", code) == []
+
+
+def test_admissions_in_python_docstrings_but_not_in_other_strings() -> None:
+    code = (
+        '"""Module. Not implemented yet."""\n'
+        "class A:\n"
+        '    """Class. This is just a placeholder."""\n'
+        "    def f(self):\n"
+        '        """Method. Hardcoded for now."""\n'
+        "        return 1\n"
+        'x = """In a real implementation, not a docstring."""\n'
+    )
+    found = check("app.py", code)
+    assert [(f.rule, f.line) for f in found] == [
+        ("admitted-stub", 1),
+        ("admitted-stub", 3),
+        ("fake-result", 5),
+    ]
+
+
+def test_a_structural_finding_says_what_and_where() -> None:
+    (found,) = check(
+        "src/billing.py", 'import x\n\n\ndef refund(order):\n    """Refund."""\n    pass\n'
+    )
+    assert found.gate == "stub"
+    assert found.rule == "empty-body"
+    assert found.path == "src/billing.py"
+    assert (found.line, found.column) == (6, 5)
+    assert found.message == "`refund` has an empty body: it stands in for code that was not written"
+    assert found.fix.startswith("write the body")
+    assert found.severity == "error"
+    assert found.preview == 'def refund(order): """Refund.""" pass'
+    assert found.key == "refund: pass"
+    assert found.fingerprint == ""
+
+
+def test_the_key_does_not_change_when_the_code_moves() -> None:
+    before = check("a.py", "def f():\n    pass\n")
+    after = check("a.py", "import os\n\n\ndef  f():\n        pass  # later\n")
+    assert [f.key for f in before] == [f.key for f in after]
+    assert before[0].line != after[0].line
+
+
+def test_a_long_function_preview_keeps_signature_and_stand_in() -> None:
+    doc = "word " * 40
+    (found,) = check(
+        "a.py", f'def refund(order, amount):\n    """{doc}"""\n    raise NotImplementedError\n'
+    )
+    assert len(found.preview) <= 80
+    assert found.preview.startswith("def refund(order, amount):")
+    assert "raise NotImplementedError" in found.preview
+
+
+def test_columns_count_characters() -> None:
+    (found,) = check("a.js", "const ü = 1; function f() {}\n")
+    assert found.column == 27
+    data = b"/* \xff\xfe */ function f() {}\n"
+    (found,) = check("a.js", data)
+    line = source("a.js", data).text.split("\n")[0]
+    assert line[found.column - 1 :] == "{}"
+
+
+def test_crlf() -> None:
+    (found,) = check("a.py", b"x = 1\r\n\r\ndef f():\r\n    pass\r\n")
+    assert (found.line, found.column) == (4, 5)
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("a.py", b""),
+        ("a.py", b"\x00def f(): pass\n"),
+        ("a.txt", b"def f(): pass\n"),
+        ("a.yaml", b"# this is just a placeholder\n"),
+        ("a.md", b"<!-- this is just a placeholder -->\n"),
+        ("a.py", b"def f(:\n    pass\n"),  # the parser guessed the `)`: not judged
+    ],
+)
+def test_nothing_for_files_it_does_not_judge(path: str, data: bytes) -> None:
+    assert check(path, data) == []
+
+
+def test_bash_comments_are_judged() -> None:
+    assert rules_of("run.sh", "#!/bin/sh\n# stubbed out for now\nf() { :; }\n") == ["admitted-stub"]
+
+
+def test_a_big_file_is_fast() -> None:
+    chunk = (
+        "class C{n}(Base):\n"
+        '    """A class."""\n\n'
+        "    def run(self, x):\n"
+        "        # a normal comment\n"
+        "        return [y for y in x if y]\n\n"
+        "    def stop(self):\n"
+        "        pass\n\n"
+    )
+    text = "".join(chunk.format(n=n) for n in range(32_000))
+    assert len(text) > 5_000_000
+    started = time.perf_counter()
+    found = check("generated.py", text)
+    elapsed = time.perf_counter() - started
+    assert len(found) == 32_000
+    assert elapsed < 60, f"{elapsed:.1f}s for 5 MB"
+
+
+def raw_rules(**changes: Any) -> dict[str, Any]:
+    data = rules.load("stub")
+    out = {**data, "rules": [dict(r) for r in data["rules"]]}
+    for key, value in changes.items():
+        rule_id, _, field = key.partition(".")
+        if not field:
+            out[rule_id] = value
+            continue
+        rule = next(r for r in out["rules"] if r["id"] == rule_id.replace("_", "-"))
+        if value is None:
+            rule.pop(field, None)
+        else:
+            rule[field] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("changes", "complaint"),
+    [
+        ({"empty_body.severity": "fatal"}, "severity"),
+        ({"empty_body.message": "{function}"}, "message"),
+        ({"not_implemented.exceptions": "NotImplementedError"}, "exceptions"),
+        ({"not_implemented.messages": "("}, "does not compile"),
+        ({"empty_body.noop_names": None}, "noop_names"),
+        ({"test_paths": []}, "test_paths"),
+    ],
+)
+def test_a_wrong_rule_file_is_named(
+    changes: dict[str, Any], complaint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = raw_rules(**changes)
+    monkeypatch.setattr(rules, "load", lambda name: data)
+    with pytest.raises(InputError, match=complaint) as caught:
+        load_rules()
+    assert "rules/stub.yaml" in str(caught.value)
+
+
+def test_a_missing_structural_rule_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = raw_rules()
+    data["rules"] = [r for r in data["rules"] if r["id"] != "not-implemented"]
+    monkeypatch.setattr(rules, "load", lambda name: data)
+    with pytest.raises(InputError, match="not-implemented"):
+        load_rules()

@@ -1,7 +1,9 @@
 """Every rule carries its samples, and every sample is judged right.
 
-A `refuse` sample must give a finding with that rule's id; an `allow` sample must give
-no finding of that gate at all. File samples are `{path, code}`; repository samples are
+A `refuse` sample must give a finding with that rule's id (or, for an exemption rule,
+the finding rule its `expect:` names: the near miss the exemption must not excuse); an
+`allow` sample must give no finding of that gate at all. A sample's `settings:` are the
+gate's settings for that sample. File samples are `{path, code}`; repository samples are
 `{base, files, check}` and run in a real git repository, staged as for a commit.
 """
 
@@ -55,7 +57,7 @@ def test_every_rule_has_both_kinds_of_sample(gate: str) -> None:
 def judge_file(gate_id: str, sample: dict[str, Any], tmp_path: Path) -> list[Finding]:
     gate = registry.load(gate_id)
     source = make_source(sample["path"], sample["code"].encode())
-    return gate.check([source], Context(root=tmp_path))
+    return gate.check([source], Context(root=tmp_path, settings=sample.get("settings") or {}))
 
 
 def judge_repo(gate_id: str, sample: dict[str, Any], tmp_path: Path) -> list[Finding]:
@@ -85,7 +87,8 @@ def judge_repo(gate_id: str, sample: dict[str, Any], tmp_path: Path) -> list[Fin
     selection = select_staged(repo)
     wanted = set(sample.get("check") or [f.path for f in selection.files])
     selection.files = [f for f in selection.files if f.path in wanted]
-    outcome = run(repo, selection, [gate_id], Config(), cache=None)
+    config = Config(gates={gate_id: sample.get("settings") or {}})
+    outcome = run(repo, selection, [gate_id], config, cache=None)
     return [f for f in outcome.findings if f.gate == gate_id]
 
 
@@ -98,6 +101,17 @@ def test_sample_is_judged_right(
     else:
         found = judge_file(gate, sample, tmp_path)
     if verdict == "refuse":
-        assert any(f.rule == rule for f in found), f"not refused; found {found}"
+        expected = sample.get("expect", rule)
+        assert any(f.rule == expected for f in found), f"not refused; found {found}"
     else:
         assert [f for f in found if f.gate == gate] == [], f"wrongly refused: {found}"
+
+
+def test_the_rule_reference_in_docs_is_current() -> None:
+    from convergio_gate.gates import ruledocs
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "gates.md"
+    text = docs.read_text()
+    assert ruledocs.splice(text) == text, (
+        "docs/gates.md is out of date: python -m convergio_gate.gates.ruledocs docs/gates.md"
+    )

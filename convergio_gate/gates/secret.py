@@ -40,17 +40,13 @@ import importlib
 import itertools
 import json
 import math
-import os
 import re
-import tempfile
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from convergio_gate.errors import InputError
@@ -840,48 +836,11 @@ def compile_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
     return tuple(compiled)
 
 
-_LOADER_VERSION = b"secret-rules-cache-1"
-
-
 def _rule_data() -> dict[str, Any]:
-    """The parsed rule file, through a JSON copy kept next to it in ``__pycache__``.
-
-    Parsing the YAML costs about 200 ms, most of a pre-commit run's budget; the JSON copy
-    (keyed by the sha256 of the YAML, like a ``.pyc``) loads in 2 ms. Where the package
-    directory is read-only the YAML is parsed every time.
-    """
+    """The parsed rule file (through the JSON copy rules.load keeps)."""
     from convergio_gate.gates import rules
 
-    root = resources.files("convergio_gate.rules")
-    source = root / f"{RULES_NAME}.yaml"
-    if not isinstance(source, Path):
-        return rules.load(RULES_NAME)
-    try:
-        raw = source.read_bytes()
-    except OSError:
-        return rules.load(RULES_NAME)
-    digest = hashlib.sha256(_LOADER_VERSION + raw).hexdigest()[:20]
-    cached = source.parent / "__pycache__" / f"{RULES_NAME}.{digest}.json"
-    try:
-        data = json.loads(cached.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            return data
-    except (OSError, ValueError):
-        pass
-    data = rules.load(RULES_NAME)
-    try:
-        cached.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{RULES_NAME}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-        os.chmod(tmp, 0o644)  # readable like the .pyc files beside it
-        os.replace(tmp, cached)
-        for stale in cached.parent.glob(f"{RULES_NAME}.*.json"):
-            if stale != cached:
-                stale.unlink(missing_ok=True)
-    except OSError:
-        pass
-    return data
+    return rules.load(RULES_NAME)
 
 
 @cache

@@ -254,8 +254,9 @@ def test_binary_symlink_invalid_utf8_and_submodule_do_not_crash(
     assert {"link.py", "sub"} <= skipped
 
 
-def test_a_file_waiver_covers_the_whole_file_and_needs_a_reason(repo: Path, cg: CLI,
-                                                                 banana: None) -> None:
+def test_a_file_waiver_covers_the_whole_file_and_needs_a_reason(
+    repo: Path, cg: CLI, banana: None
+) -> None:
     write(repo, "a.py", "BANANA\n\n\n# convergio: allow-file banana -- fruit samples\nBANANA\n")
     code, report = check(cg, "a.py")
     assert code == 0 and len(report["waived"]) == 2

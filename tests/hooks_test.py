@@ -18,7 +18,8 @@ from convergio_gate.gitio import Git
 
 ROOT = Path(__file__).resolve().parents[1]
 DIRTY = "def add(a, b):\n    # TODO: handle overflow\n    return a + b\n"
-CLEAN = "def add(a, b):\n    return a + b\n"
+CLEAN = "def add(a, b):\n    return b + a\n"
+CALLER = "from app import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n"
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +52,8 @@ def test_pre_commit_try_repo_refuses_a_dirty_commit_and_passes_a_clean_one(
 ) -> None:
     repo = make_repo(tmp_path / "user")
     (repo / "app.py").write_text(DIRTY)
-    git(repo, "add", "app.py")
+    (repo / "test_app.py").write_text(CALLER)
+    git(repo, "add", "app.py", "test_app.py")
     dirty = try_repo(repo, pre_commit_home, "convergio-gate")
     assert dirty.returncode == 1, dirty.stdout + dirty.stderr
     assert "debt/todo" in dirty.stdout and "app.py" in dirty.stdout
@@ -90,7 +92,8 @@ def test_a_real_git_commit_through_the_plain_hook(tmp_path: Path) -> None:
     hook.chmod(0o755)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     (repo / "app.py").write_text(DIRTY)
-    git(repo, "add", "app.py")
+    (repo / "test_app.py").write_text(CALLER)
+    git(repo, "add", "app.py", "test_app.py")
     before = git(repo, "rev-parse", "HEAD").strip()
     refused = subprocess.run(
         ["git", "commit", "-m", "dirty"],

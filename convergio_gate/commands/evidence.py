@@ -69,23 +69,34 @@ def run_command(ws: Workspace, args: argparse.Namespace) -> int:
                 fix="find out what killed it (out of memory? a test harness?) and run again",
             )
         parser, found = _counts(args, result.argv, result.output, result.exit_code)
+        tail, hidden = _scrubbed(result.tail)
+        command = []
+        for word in result.argv:
+            clean, found_here = _scrubbed(word)
+            command.append(clean)
+            hidden += found_here
         after = ws.git.code_tree_of_worktree()
         record = Evidence(
             task=task.ref,
             kind=args.kind,
-            command=result.argv,
+            command=command,
             shell=args.shell,
             exit_code=result.exit_code,
             started=started,
             duration_s=result.duration_s,
             tree=tree,
             output_sha256=result.output_sha256,
-            output_tail=result.tail,
+            output_tail=tail,
             counts=found.to_dict(),
             parser=parser,
             runner="convergio-gate evidence run",
         )
         ws.store.add_evidence(task, record)
+    if hidden:
+        err().print(
+            f"[yellow]warning:[/] the command printed {hidden} secret(s); the record keeps "
+            "only a redacted preview of each. Rotate them: they are in your terminal's output."
+        )
     if after != tree:
         err().print(
             "[yellow]warning:[/] the command changed files git would commit (the code tree "
@@ -94,6 +105,13 @@ def run_command(ws: Workspace, args: argparse.Namespace) -> int:
         )
     _report(task, record)
     return OK if record.clean else REFUSED
+
+
+def _scrubbed(tail: str) -> tuple[str, int]:
+    """The tail as the record keeps it: any secret in it redacted."""
+    from convergio_gate.gates.secret import scrub
+
+    return scrub(tail)
 
 
 def _counts(

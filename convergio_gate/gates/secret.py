@@ -1181,6 +1181,17 @@ def scan_text(
     return _findings(path, text, scan.hits)
 
 
+def scrub(text: str, path: str = "output.log") -> tuple[str, int]:
+    """``text`` with every secret the rules find replaced by its redacted preview, and how
+    many were replaced: for output the tool keeps (an evidence record's tail)."""
+    scan = _Scan(path, text, SecretSettings(), keyword_index(load_rules()))
+    scan.run(load_rules(), formats_only=False)
+    out = text
+    for hit in sorted(scan.hits, key=lambda h: h.start, reverse=True):
+        out = out[: hit.start] + f"[secret {redact(hit.value)}]" + out[hit.end :]
+    return out, len(scan.hits)
+
+
 def _findings(path: str, text: str, hits: Sequence[_Hit]) -> list[Finding]:
     if not hits:
         return []

@@ -233,3 +233,16 @@ def test_no_command_after_the_separator(task: Path, cg: CLI) -> None:
     with pytest.raises(SystemExit) as info:
         cg("evidence", "run", "p1/t1", "--kind", "test")
     assert info.value.code == 2
+
+
+def test_a_secret_in_the_output_is_never_recorded(task: Path, cg: CLI) -> None:
+    token = "ghp_" + "Tq7ZkP2mW9xR4vB8nC1dF6gH3jK5lM0sA2uY"
+    script = f"print('connecting with {token}'); print('1 passed in 0.01s')"
+    result = cg("evidence", "run", "p1/t1", "--kind", "test", "--quiet", "--", PY, "-c", script)
+    assert result.code == 0
+    assert "secret" in result.err
+    (record,) = records(cg)
+    assert token not in json.dumps(record)
+    assert "ghp_…(40 chars)" in record["output_tail"]
+    stored = "".join(p.read_text() for p in (task / ".convergio").rglob("*.yaml"))
+    assert token not in stored

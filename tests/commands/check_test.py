@@ -264,3 +264,9 @@ def test_a_file_waiver_covers_the_whole_file_and_needs_a_reason(
     code, report = check(cg, "b.py")
     assert code == 1
     assert sorted(f["rule"] for f in report["findings"]) == ["no-banana", "waiver-needs-reason"]
+
+
+def test_a_huge_file_is_skipped_with_a_reason(repo: Path, cg: CLI, banana: None) -> None:
+    (repo / "huge.txt").write_bytes(b"BANANA " * ((9 << 20) // 7 + 1))
+    _, report = check(cg, "huge.txt")
+    assert report["skipped"] == [{"path": "huge.txt", "why": "over 8 MiB"}]

@@ -45,10 +45,26 @@ def _parser() -> argparse.ArgumentParser:
 
     plan = verbs.add_parser("plan", help="create, list and show plans")
     plan_verbs = plan.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = plan_verbs.add_parser("create", help="create a plan")
+    p = plan_verbs.add_parser("create", help="create a plan (from a Markdown checklist too)")
     p.add_argument("plan", help="plan id")
-    p.add_argument("--title", required=True)
+    p.add_argument("--title", help="required unless --from FILE has a `# Title` line")
     p.add_argument("--goal", default="")
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE.md",
+        help="one task per unchecked `- [ ]` item of this checklist",
+    )
+    p.add_argument(
+        "--planner",
+        metavar="VENDOR:MODEL",
+        help="ask this vendor CLI (read-only) to split --from FILE into tasks",
+    )
+    p.add_argument(
+        "--runner-kind",
+        metavar="VENDOR:MODEL",
+        help="the runner of the created tasks that name none",
+    )
     p = plan_verbs.add_parser("list", help="list plans")
     p.add_argument("--json", action="store_true")
     p = plan_verbs.add_parser("show", help="show a plan and its tasks")
@@ -200,6 +216,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("baseline", help="accept today's findings; refuse only new ones")
     p.add_argument("--gate", action="append", metavar="GATE")
+
+    p = verbs.add_parser("dispatch", help="run a plan's tasks through vendor coding CLIs")
+    p.add_argument("plan")
+    p.add_argument("--task", action="append", metavar="TASK", help="only these tasks")
+    p.add_argument(
+        "--parallel", type=int, default=1, metavar="N", help="tasks to run at once (default 1)"
+    )
+    p.add_argument("--json", action="store_true", help="JSON events, one per line")
+    p.add_argument(
+        "--open-pull-requests",
+        action="store_true",
+        help="push each converged task's branch and open a pull request",
+    )
+    p.add_argument("--remote", default="origin")
 
     p = verbs.add_parser("demo", help="a two-minute tour in a throwaway repository")
     p.add_argument("--keep", action="store_true", help="keep the demo repository")

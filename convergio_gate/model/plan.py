@@ -22,6 +22,7 @@ from convergio_gate.model.schema import (
     ID_PATTERN,
     Enum,
     Field,
+    Int,
     ListOf,
     Number,
     Opt,
@@ -36,6 +37,8 @@ from convergio_gate.model.schema import (
 PROFILES = ("standard", "read_only", "sandbox")
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 KIND_DOC = "an evidence kind: lower-case letters, digits, '_' or '-', such as test, lint, build"
+DEFAULT_ROUNDS = 3
+DEFAULT_TIMEOUT_S = 1800
 RUNNER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*:[A-Za-z0-9][A-Za-z0-9._/@+-]*$")
 
 TaskId = Str(ID_PATTERN, expected=ID_DOC, max_len=64)
@@ -70,6 +73,20 @@ TASK = Struct(
         ),
         Field("profile", Enum(PROFILES), required=False, default="standard"),
         Field("max_budget_usd", Opt(Number(0)), required=False),
+        Field(
+            "max_rounds",
+            Int(1, 100),
+            required=False,
+            default=DEFAULT_ROUNDS,
+            doc="agent rounds dispatch may spend before it stops",
+        ),
+        Field(
+            "timeout_s",
+            Int(1, 7 * 86_400),
+            required=False,
+            default=DEFAULT_TIMEOUT_S,
+            doc="wall-clock seconds dispatch may spend on the task",
+        ),
         Field("depends_on", ListOf(TaskId, unique=True), required=False, default=list),
         Field(
             "files",
@@ -115,6 +132,8 @@ class Task:
     runner_kind: str | None = None
     profile: str = "standard"
     max_budget_usd: float | None = None
+    max_rounds: int = 3
+    timeout_s: int = 1800
     depends_on: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
@@ -150,6 +169,8 @@ class Task:
             runner_kind=data["runner_kind"],
             profile=data["profile"],
             max_budget_usd=data["max_budget_usd"],
+            max_rounds=data["max_rounds"],
+            timeout_s=data["timeout_s"],
             depends_on=data["depends_on"],
             files=data["files"],
             requires=data["requires"],
@@ -171,6 +192,8 @@ class Task:
             "runner_kind": self.runner_kind,
             "profile": self.profile,
             "max_budget_usd": self.max_budget_usd,
+            "max_rounds": self.max_rounds,
+            "timeout_s": self.timeout_s,
             "depends_on": list(self.depends_on),
             "files": list(self.files),
             "requires": list(self.requires),

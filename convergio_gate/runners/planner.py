@@ -31,6 +31,9 @@ from convergio_gate.errors import InputError, UsageError
 
 ITEM = re.compile(r"^(?P<indent>\s*)[-*]\s+\[(?P<mark>[ xX])\]\s+(?P<text>.+?)\s*$")
 ATTRS = re.compile(r"\((?P<body>(?:[a-z_]+\s*:[^;()]*;?\s*)+)\)\s*$")
+PLANNER_KEYS = frozenset(
+    {"id", "title", "description", "requires", "files", "depends_on", "verify"}
+)
 KEYS = ("requires", "files", "verify", "runner", "profile", "budget", "after")
 
 
@@ -185,14 +188,10 @@ def parse_planner_answer(message: str) -> list[DraftTask]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise ValueError(f"tasks[{index}] is not an object")
-        doc = {
-            "version": 1,
-            **{
-                k: v
-                for k, v in item.items()
-                if k in ("id", "title", "description", "requires", "files", "depends_on", "verify")
-            },
-        }
+        extra = sorted(set(item) - PLANNER_KEYS)
+        if extra:
+            raise ValueError(f"tasks[{index}] has keys a plan may not set: {', '.join(extra)}")
+        doc = {"version": 1, **item}
         try:
             data_ok = validate_document(
                 yamlio.parse(yamlio.dump(doc), "planner"), TASK, f"planner tasks[{index}]"

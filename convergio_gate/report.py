@@ -134,9 +134,41 @@ def as_github(outcome: Outcome) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
+def _findings_table(by_file: dict[str, list[Finding]], width: int) -> Any:
+    """The findings grouped by file. Column widths are fixed from the console's width and
+    cells are Text, not markup: rich then neither measures nor parses hundreds of cells.
+    A rule's fix is spelled out on its first row and referred to after that."""
+    from rich.table import Table
+    from rich.text import Text
+
+    rest = max(width - 9 - 24 - 6, 40)
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("where", width=9, no_wrap=True)
+    table.add_column("rule", width=24, overflow="fold")
+    table.add_column("what", width=rest * 11 // 20, overflow="fold")
+    table.add_column("how to fix", width=rest - rest * 11 // 20, overflow="fold")
+    explained: set[tuple[str, str]] = set()
+    for path in sorted(by_file):
+        table.add_section()
+        table.add_row(Text(path, style="bold"), "", "", "")
+        for f in by_file[path]:
+            style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+            what = Text(f.message)
+            if f.preview:
+                what.append("\n" + f.preview, style="dim")
+            if f.commit:
+                what.append(f"\nadded in {f.commit[:12]}", style="dim")
+            rule = (f.gate, f.rule)
+            fix = Text(f.fix) if rule not in explained else Text("as above", style="dim")
+            explained.add(rule)
+            table.add_row(
+                Text(f"{f.line}:{f.column}"), Text(f"{f.gate}/{f.rule}", style=style), what, fix
+            )
+    return table
+
+
 def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     from convergio_gate.console import out
 
@@ -145,21 +177,7 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
     for f in outcome.findings:
         by_file[f.path].append(f)
     if by_file:
-        table = Table(show_edge=False, header_style="bold", pad_edge=False, show_lines=False)
-        for column in ("where", "rule", "what", "how to fix"):
-            table.add_column(column, overflow="fold")
-        for path in sorted(by_file):
-            table.add_section()
-            table.add_row(f"[bold]{escape(path)}[/]", "", "", "")
-            for f in by_file[path]:
-                style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-                what = escape(f.message) + (f"\n[dim]{escape(f.preview)}[/]" if f.preview else "")
-                if f.commit:
-                    what += f"\n[dim]added in {f.commit[:12]}[/]"
-                table.add_row(
-                    f"  {f.line}:{f.column}", f"[{style}]{f.gate}/{f.rule}[/]", what, escape(f.fix)
-                )
-        console.print(table)
+        console.print(_findings_table(by_file, console.width))
     for path, why in outcome.selection.skipped:
         console.print(f"[dim]skipped {escape(path)}: {why}[/]")
     for f, w in outcome.waived:

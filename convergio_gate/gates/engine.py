@@ -16,7 +16,6 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -196,6 +195,7 @@ def _scan(gate: Gate, files: list[SourceFile], ctx: Context, jobs: int | None) -
         chunks[i].append(source)
         loads[i] += len(source.data) + 2048
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
     plain = Context(root=ctx.root, settings=ctx.settings, mode=ctx.mode)

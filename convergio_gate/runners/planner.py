@@ -229,9 +229,8 @@ def ask_planner(
     """Ask a vendor CLI, in its read-only profile, for a plan. ValueError when unusable."""
     import os
 
-    from convergio_gate.runners.invoke import build, parse_output
-
     from convergio_gate.runners.dispatch import SCRUBBED_ENV, run_agent
+    from convergio_gate.runners.invoke import build, parse_output
 
     try:
         spec, model = registry.resolve(runner_kind)

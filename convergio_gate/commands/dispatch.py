@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 
 from rich.markup import escape
 
-from convergio_gate.console import out, print_json
+from convergio_gate.console import out
 from convergio_gate.errors import OK, REFUSED, UsageError
 from convergio_gate.runners import progress
 from convergio_gate.runners.dispatch import Dispatcher, Outcome
@@ -60,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
         view.close()
     if args.open_pull_requests:
         _open_pull_requests(ws, outcomes, args.remote)
-    if args.json:
-        print_json({"event": "done", "outcomes": [o.__dict__ for o in outcomes]})
+    if args.json:  # one event per line, the summary included
+        sys.stdout.write(
+            json.dumps({"event": "done", "outcomes": [o.__dict__ for o in outcomes]}) + "\n"
+        )
     else:
         _summary(outcomes)
     return OK if outcomes and all(o.converged for o in outcomes) else REFUSED

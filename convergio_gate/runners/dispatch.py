@@ -352,6 +352,7 @@ class Dispatcher:
                         "reverted. " + reasons[0]
                     )
                     continue
+            progressed = bool(worktree.changed(path))
             findings, evidence_problems = self._judge(task, path, base, round_no)
             round_data.update(findings=len(findings), evidence=evidence_problems)
             if (
@@ -373,7 +374,7 @@ class Dispatcher:
             )
             self._record_round(task, "refused", reasons[:20], round_data)
             fingerprint = tuple(sorted(reasons))
-            if fingerprint == last_refusals and not worktree.changed(path):
+            if fingerprint == last_refusals and not progressed:
                 outcome.stop, outcome.detail = "needs_human", "no progress between rounds"
                 return
             last_refusals = fingerprint

@@ -10,7 +10,9 @@ the real CLI does, and then play one round of a script.
 
 The script is a JSON file named by ``FAKE_VENDOR_SCRIPT``: a list of rounds. The state
 file ``<script>.state`` counts the calls, so call 1 plays round 1, call 2 round 2, and so
-on (the last round repeats). Each call leaves ``prompt-<n>.txt`` (the prompt received)
+on (the last round repeats); a script that is a JSON object holds one such list per task
+(keyed by the working directory's name, which dispatch makes the task id), each counted
+on its own. Each call leaves ``prompt-<n>.txt`` (the prompt received)
 and ``argv-<n>.json`` (argv, cwd, whether the run could write) beside the script. A
 round may hold:
 
@@ -26,6 +28,7 @@ round may hold:
 ``error``                   fail the vendor's way with this message (exit 1 unless
                             ``exit_code`` says otherwise)
 ``exit_code``               the exit status
+``ignore_mode``             write even in a no-write mode (a CLI whose sandbox failed)
 ``stderr``                  text to print on standard error
 ``raw_stdout``              print this instead of the vendor's output format
 
@@ -604,12 +607,19 @@ def _locked(path: Path) -> Any:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def next_round(script: Path) -> tuple[int, dict[str, Any]]:
-    """The call number (1-based) and the round it plays."""
+def next_round(script: Path, key: str = "") -> tuple[int, dict[str, Any]]:
+    """The call number (1-based) and the round it plays. A script that is a JSON object
+    holds one list of rounds per key (dispatch: the worktree's name, i.e. the task id),
+    each counted on its own."""
     rounds = json.loads(script.read_text(encoding="utf-8"))
+    state = script.name + ".state"
+    if isinstance(rounds, dict):
+        if key not in rounds:
+            raise UsageProblem(f"{script}: no rounds for {key!r}")
+        rounds, state = rounds[key], f"{script.name}.{key}.state"
     if not isinstance(rounds, list) or not rounds:
         raise UsageProblem(f"{script}: expected a non-empty JSON list of rounds")
-    with _locked(script.with_name(script.name + ".state")) as fh:
+    with _locked(script.with_name(state)) as fh:
         fh.seek(0)
         text = fh.read().strip()
         calls = int(text) + 1 if text else 1
@@ -669,10 +679,12 @@ def play(vendor: str, parsed: ParsedArgs, prompt: str, args: list[str]) -> int:
     step: dict[str, Any] = {}
     if script_env:
         script = Path(script_env)
-        call, step = next_round(script)
-        (script.parent / f"prompt-{call}.txt").write_text(prompt, encoding="utf-8")
+        keyed = isinstance(json.loads(script.read_text(encoding="utf-8")), dict)
+        call, step = next_round(script, cwd.name if keyed else "")
+        tag = f"{cwd.name}-{call}" if keyed else str(call)
+        (script.parent / f"prompt-{tag}.txt").write_text(prompt, encoding="utf-8")
         record = {"argv": [vendor, *args], "cwd": str(cwd), "may_write": writable}
-        (script.parent / f"argv-{call}.json").write_text(json.dumps(record), encoding="utf-8")
+        (script.parent / f"argv-{tag}.json").write_text(json.dumps(record), encoding="utf-8")
         wanted = step.get("expect_prompt_contains") or []
         for text in [wanted] if isinstance(wanted, str) else wanted:
             if text not in prompt:
@@ -682,10 +694,10 @@ def play(vendor: str, parsed: ParsedArgs, prompt: str, args: list[str]) -> int:
             child = subprocess.Popen(
                 [sys.executable, "-c", f"import time; time.sleep({float(step.get('sleep', 60))})"]
             )
-            pid_file = script.parent / f"child-{call}.pid"
+            pid_file = script.parent / f"child-{tag}.pid"
             pid_file.with_suffix(".tmp").write_text(str(child.pid), encoding="utf-8")
             pid_file.with_suffix(".tmp").replace(pid_file)
-    if writable:
+    if writable or step.get("ignore_mode"):
         apply_files(step, cwd)
     if step.get("sleep"):
         time.sleep(float(step["sleep"]))

@@ -6,10 +6,8 @@ import argparse
 import random
 import time
 
-from rich.markup import escape
-
 from convergio_gate.audit.chain import NOTES_REF, Chain, tracking_ref
-from convergio_gate.commands._show import short, table
+from convergio_gate.commands._show import short
 from convergio_gate.console import out, print_json
 from convergio_gate.errors import OK, BusyError, GitError, UsageError
 from convergio_gate.gitio import Git
@@ -37,19 +35,28 @@ def log(git: Git, args: argparse.Namespace) -> int:
     if not entries:
         out().print("the audit chain is empty")
         return OK
-    grid = table("seq", "time", "kind", "subject", "decision", "actor", "hash")
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(show_edge=False, header_style="bold", pad_edge=False)
+    grid.add_column("seq", justify="right", no_wrap=True)
+    grid.add_column("time (UTC)", no_wrap=True)
+    grid.add_column("kind", no_wrap=True)
+    grid.add_column("subject", no_wrap=True)
+    grid.add_column("decision", no_wrap=True)
+    grid.add_column("why", overflow="fold", ratio=1)
+    grid.add_column("hash", no_wrap=True)
     for entry in entries:
+        why = Text("; ".join(entry.reasons), style="dim")
         grid.add_row(
             str(entry.seq),
-            entry.time[:19] + "Z",
+            entry.time[:19].replace("T", " "),
             entry.kind,
-            escape(entry.subject),
-            entry.decision,
-            escape(entry.actor.split(" <")[0]),
+            Text(entry.subject),
+            Text(entry.decision),
+            why,
             short(entry.hash),
         )
-        for reason in entry.reasons:
-            grid.add_row("", "", "", f"[dim]{escape(reason)}[/]", "", "", "")
     out().print(grid)
     return OK
 

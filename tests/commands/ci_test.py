@@ -442,3 +442,40 @@ def test_a_forged_unsigned_acceptance_is_rejected_by_verify(world: World, tmp_pa
     rows = {r["task"]: r for r in json.loads(status.stdout)["tasks"]}
     assert rows["p/t1"]["effective_status"] == "done"
     assert rows["p/t2"]["effective_status"] == "submitted"
+
+
+def test_replay_refuses_evidence_that_does_not_reproduce(world: World) -> None:
+    world.branch("forged")
+    world.commit({"app.py": "def add(a, b):\n    return a + b + 0\n"}, "code", "forged")
+    g = Git.discover(world.work)
+    tree = g.code_tree_of_commit(g.resolve_commit("HEAD"))
+    task = (
+        "version: 1\nid: t1\ntitle: T1\nstatus: submitted\nrequires: [test]\nhistory:\n"
+        "  - {at: '2026-11-21T09:00:00Z', from: pending, to: in_progress, by: agent}\n"
+        "  - {at: '2026-11-21T10:00:00Z', from: in_progress, to: submitted, by: agent}\n"
+    )
+    record = (
+        "version: 1\ntask: p/t1\nkind: test\n"
+        f"command: [{sys.executable}, -c, 'import sys; sys.exit(1)']\n"
+        "exit_code: 0\nstarted: '2026-11-21T10:00:00Z'\nduration_s: 0.1\n"
+        f"tree: '{tree}'\noutput_sha256: '{'0' * 64}'\ncounts: {{passed: 1}}\n"
+    )
+    world.commit(
+        {
+            ".convergio/plans/p/plan.yaml": "version: 1\nid: p\ntitle: P\n",
+            ".convergio/plans/p/tasks/t1.yaml": task,
+            ".convergio/plans/p/evidence/t1/20261121T100000000000Z-test.yaml": record,
+        },
+        "claim with typed-in evidence",
+        "forged",
+    )
+    payload = world.pull("forged")
+    sha = payload["pull_request"]["head"]["sha"]
+    plain = world.run_action("pull_request", payload, sha, name="plain")
+    assert plain.code == 0, plain.out + plain.err  # the record alone looks fine
+    replayed = world.run_action(
+        "pull_request", payload, sha, inputs={"replay": "on"}, name="replay"
+    )
+    assert replayed.code == 1
+    assert "not-reproduced" in comment_of(world)
+    assert replayed.outputs["refused-tasks"] == "p/t1"

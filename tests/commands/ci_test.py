@@ -479,3 +479,38 @@ def test_replay_refuses_evidence_that_does_not_reproduce(world: World) -> None:
     assert replayed.code == 1
     assert "not-reproduced" in comment_of(world)
     assert replayed.outputs["refused-tasks"] == "p/t1"
+
+
+def test_dispatch_mode_runs_the_plan_and_opens_pull_requests(world: World) -> None:
+    fakes = ROOT / "tests" / "fake_vendors"
+    task = (
+        '{"version": 1, "id": "t", "title": "T", "runner_kind": "claude:sonnet", '
+        '"files": ["notes.md"]}\n'
+    )
+    world.commit(
+        {
+            ".convergio/plans/p/plan.yaml": "version: 1\nid: p\ntitle: P\n",
+            ".convergio/plans/p/tasks/t.yaml": task,
+        },
+        "plan",
+    )
+    script = world.tmp / "script.json"
+    script.write_text(json.dumps({"t": [{"write": {"notes.md": "written by the agent\n"}}]}))
+    payload = {"inputs": {"plan": "p"}, "repository": {"full_name": REPO, "default_branch": "main"}}
+    world.gh.add_repo(REPO)
+    sha = git(world.work, "rev-parse", "HEAD").strip()
+    run = world.run_action(
+        "workflow_dispatch",
+        payload,
+        sha,
+        inputs={"mode": "dispatch", "plan": "p"},
+        extra_env={
+            "FAKE_VENDOR_SCRIPT": str(script),
+            "CONVERGIO_CLAUDE_BIN": str(fakes / "claude"),
+        },
+    )
+    assert run.code == 0, run.out + run.err
+    assert [(p["head_ref"], p["base_ref"]) for p in world.gh.pulls(REPO)] == [
+        ("convergio/p/t", "main")
+    ]
+    assert "convergio/p/t" in git(world.remote, "branch", "--list")

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from convergio_gate.errors import FatalError, UsageError
 
@@ -149,13 +150,13 @@ def _pump(proc: subprocess.Popen[bytes], capture: _Capture, deadline: float) -> 
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
-                _kill_group(proc)
+                kill_group(proc)
                 break
             if not selector.select(timeout=min(remaining, 0.25)):
                 if proc.poll() is not None:
                     exited = exited or time.monotonic()
                     if time.monotonic() - exited > _GRACE_S:
-                        _kill_group(proc)  # the leader is gone; stray children hold the pipe
+                        kill_group(proc)  # the leader is gone; stray children hold the pipe
                         break
                 continue
             chunk = os.read(fd, _CHUNK)
@@ -164,7 +165,7 @@ def _pump(proc: subprocess.Popen[bytes], capture: _Capture, deadline: float) -> 
             capture.feed(chunk)
         proc.wait(timeout=_GRACE_S * 2 if timed_out else None)
     except KeyboardInterrupt:
-        _kill_group(proc)
+        kill_group(proc)
         raise
     finally:
         selector.close()
@@ -172,7 +173,7 @@ def _pump(proc: subprocess.Popen[bytes], capture: _Capture, deadline: float) -> 
     return timed_out
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[Any]) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, _GRACE_S), (signal.SIGKILL, _GRACE_S)):
         try:

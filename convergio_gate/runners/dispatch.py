@@ -17,7 +17,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import shlex
-import signal
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ from convergio_gate.audit.entry import Draft
 from convergio_gate.errors import FatalError, UsageError
 from convergio_gate.gates._base import Finding
 from convergio_gate.gitio import Git
+from convergio_gate.measure import kill_group
 from convergio_gate.model.plan import Task
 from convergio_gate.runners import worktree
 
@@ -44,7 +44,6 @@ STOPS = (
     "cancelled",
     "blocked",
 )
-_GRACE_S = 2.0
 SCRUBBED_ENV = ("CONVERGIO_SIGNING_KEY",)
 
 
@@ -153,28 +152,12 @@ def run_agent(
         out, err = proc.communicate(stdin, timeout=max(timeout, 0.1))
         return proc.returncode, out, err, False
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         out, err = proc.communicate()
         return proc.returncode if proc.returncode is not None else -9, out, err, True
     except KeyboardInterrupt:
-        _kill_group(proc)
+        kill_group(proc)
         raise
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=_GRACE_S)
-        except subprocess.TimeoutExpired:
-            continue
-        try:
-            os.killpg(proc.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
 
 
 # -- prompts ---------------------------------------------------------------------------

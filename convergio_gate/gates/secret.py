@@ -59,6 +59,7 @@ __all__ = [
     "Rule",
     "SecretGate",
     "SecretSettings",
+    "character_classes",
     "compile_rules",
     "is_code_expression",
     "is_common_fixture",
@@ -86,7 +87,7 @@ __all__ = [
 RULES_NAME = "secrets"
 RULES_LABEL = f"rules/{RULES_NAME}.yaml"
 #: Bump when the meaning of a rule field or a filter changes: cached findings go stale.
-GATE_VERSION = "1"
+GATE_VERSION = "2"
 #: Lines longer than this (minified code, data) are searched in windows around keywords.
 LONG_LINE = 4096
 WINDOW_BEFORE = 512
@@ -127,6 +128,17 @@ def shannon_entropy(value: str) -> float:
         return 0.0
     size = len(value)
     return -sum(n / size * math.log2(n / size) for n in Counter(value).values())
+
+
+def character_classes(value: str) -> int:
+    """How many kinds of character ``value`` mixes, of four: lower-case letters, capitals,
+    digits, and anything else (``Maple@2000Q``: 4; ``deadbeef42``: 2)."""
+    return (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+        + any(not (c.islower() or c.isupper() or c.isdigit()) for c in value)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -189,8 +201,8 @@ def _base64_prose(value: str) -> str | None:
 _TEMPLATE = re.compile(
     r"""\$\{[^}]*\}? | \{\{.*?(?:\}\}|$) | \{%.*?%\} | %\([\w.-]+\)[a-z]
     | ^\$[A-Za-z_]\w*$ | ^\$\( | <%.*?%> | \#\{[^}]*\} | \{[A-Za-z_][\w.\[\]'"]*\}
-    | \{\d*\} | ^%[sdr]$ | @[A-Z][A-Z0-9_]*@ | ^__[A-Z0-9_]+__$ | \[\[.*?\]\]
-    | ^ENC\[ | ^!\w | ^vault:
+    | \{\d*\} | ^%[sdr]$ | ^@[\w.-]+@$ | ^__[A-Z0-9_]+__$ | \[\[.*?\]\]
+    | ^ENC\[ | ^vault: | ^%[\w.:()-]+%$
     """,
     re.VERBOSE,
 )
@@ -198,7 +210,8 @@ _TEMPLATE = re.compile(
 
 def is_template_variable(value: str) -> bool:
     """A template or interpolation, not a value: ``${VAR}``, ``{{ var }}``, ``%(var)s``,
-    ``$VAR``, ``#{var}``, ``<%= var %>``."""
+    ``$VAR``, ``#{var}``, ``<%= var %>``, ``%VAR%``, ``%env(VAR)%``, ``@db.password@``
+    (the whole value: ``G^qB@VV@jq`` is a password that happens to hold two ``@``)."""
     return bool(_TEMPLATE.search(value))
 
 
@@ -419,6 +432,9 @@ _CAPS_WORD = re.compile(r"^[A-Z]{2,}\d{0,3}$")  # MYTOKEN1
 #: crypto_aead_aegis128l_NPUBBYTES: segments of one case each (random base64url with two
 #: underscores practically never has three single-case segments).
 _SNAKE_IDENT = re.compile(r"^(?:[A-Za-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:_(?:[a-z0-9]+|[A-Z0-9]+)){2,}$")
+#: TKTokenKeyAlgorithm, RSAPublicKey: capitalised words (an acronym may lead); a random
+#: string practically never has every capital followed by two lower-case letters.
+_PASCAL_WORDS = re.compile(r"^[A-Z]{0,5}(?:[A-Z][a-z]{2,}){2,}$")
 _WORDS_JOINED = re.compile(r"^[a-z]{2,}(?:[_.:/-][a-z0-9]+)+$")  # snake, kebab, dotted words
 _CAMEL = re.compile(r"^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
 _IDENT_SEGMENT = re.compile(
@@ -431,10 +447,24 @@ def _normal_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+#: A secret manager's name for a secret: an ARN (``arn:aws:secretsmanager:...``, or any
+#: other AWS resource) or a Google Secret Manager resource name.
+_SECRET_LOCATOR = re.compile(
+    r"^arn:aws[\w-]*:[\w-]+:[\w-]*:\d*:\S+$"
+    r"|^projects/[\w.-]+/secrets/[\w.-]+(?:/versions/[\w.-]+)?$"
+)
+#: An HTTP header's name (``X-Auth-Token``, ``X-CSRFToken``): capitalised words of letters.
+_HEADER_NAME = re.compile(r"^[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+$")
+
+
 def is_reference(value: str, key: str = "") -> bool:
     """The value names a secret, or something else, instead of being one:
     ``API_KEY_ENV = "API_KEY"``, ``password_field = "password_confirmation"``,
-    ``token = "settings.API_TOKEN"``, ``"secret": "pkg.gates.secret:SecretGate"``."""
+    ``token = "settings.API_TOKEN"``, ``"secret": "pkg.gates.secret:SecretGate"``,
+    ``db_password = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"``,
+    ``auth_token = "X-Auth-Token"`` (the header it is sent in)."""
+    if _SECRET_LOCATOR.match(value) or _HEADER_NAME.match(value):
+        return True
     if key:
         bare = key.rsplit(".", 1)[-1].strip("$")
         if _REFERENCE_KEY_SUFFIX.search(bare) or _REFERENCE_KEY_PREFIX.match(bare):
@@ -453,7 +483,7 @@ def is_reference(value: str, key: str = "") -> bool:
         return True
     segments = re.split(r"::|[.:]", value)  # settings.API_KEY, pkg.mod:Class, Mod::Const
     if len(segments) == 1:
-        return _identifier_of_words(value)
+        return _identifier_of_words(value) or _PASCAL_WORDS.match(value) is not None
     return all(_IDENT_SEGMENT.match(s) or _identifier_of_words(s) for s in segments)
 
 
@@ -546,16 +576,29 @@ _CODE_EXPRESSION = re.compile(
     | ^[\w.$]+\[.*\]?;?$               # secrets["x"]
     | ^(?:self|this|cls|os|env|config|conf|cfg|settings|process|params|args|kwargs|
         request|req|ctx|context|options|opts|props|vars|secrets|credentials|creds)\.
-    | ^[$%@&*!(\[{]
+    | ^[$@(\[{]
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+#: How an unquoted YAML value that is not a literal starts: an alias, an anchor or a tag
+#: (``*creds``, ``&creds``, ``!vault``, ``!Ref``).
+_YAML_SIGIL = re.compile(r"^[&*!]")
+_YAML_PATH = re.compile(r"(?i)\.ya?ml(?:\.\w+)?$")
+_QUOTES = frozenset("\"'`")
 
 
-def is_code_expression(value: str) -> bool:
+def is_code_expression(value: str, before: str = "", path: str = "") -> bool:
     """An expression or a YAML alias/tag rather than a literal (``get_password()``,
-    ``self.token``, ``*default_creds``, ``null``)."""
-    return bool(_CODE_EXPRESSION.search(value))
+    ``self.token``, ``*default_creds``, ``!vault``, ``(?:key|token)``, ``null``).
+    ``before`` is the text of the line up to the value and ``path`` the file's: ``*``,
+    ``&`` and ``!`` start an alias, an anchor or a tag only unquoted in YAML (or where the
+    file is not known); in quotes, or in a .properties, .ini, .netrc or shell file, they
+    start a literal (``'*mWk24l4qiX!y'``, ``password = !Px%tFCn``)."""
+    if _CODE_EXPRESSION.search(value):
+        return True
+    if before[-1:] in _QUOTES or (path and not _YAML_PATH.search(path)):
+        return False
+    return _YAML_SIGIL.match(value) is not None
 
 
 @dataclass(frozen=True)
@@ -589,7 +632,7 @@ GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
     ("fixture", lambda c, s: is_common_fixture(c.value)),
     ("sequential", lambda c, s: is_sequential(c.value)),
     ("url-or-path", lambda c, s: is_url_or_path(c.value)),
-    ("code-expression", lambda c, s: is_code_expression(c.value)),
+    ("code-expression", lambda c, s: is_code_expression(c.value, c.before, c.path)),
 )
 
 
@@ -663,6 +706,19 @@ class SecretSettings:
 # Rules
 
 
+@dataclass(frozen=True)
+class Short:
+    """When a rule also reports secrets shorter than its ``min_length``: at least
+    ``min_length`` long, ``entropy`` bits a character, ``classes`` kinds of character
+    (:func:`character_classes`), and, if given, ``before`` matching the text of the line
+    up to the value (an assignment, not a value passed next to the name)."""
+
+    min_length: int
+    entropy: float = 0.0
+    classes: int = 0
+    before: re.Pattern[str] | None = None
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: cheap cache keys
 class Rule:
     """One compiled rule of ``rules/secrets.yaml`` (see the comment at its top)."""
@@ -673,7 +729,9 @@ class Rule:
     regex: re.Pattern[str]
     keywords: tuple[str, ...]
     entropy: float = 0.0
+    hex_entropy: float | None = None
     min_length: int = 1
+    short: Short | None = None
     generic: bool = False
     multiline: bool = False
     paths: re.Pattern[str] | None = None
@@ -713,7 +771,9 @@ _RULE_KEYS = (
     "regex",
     "keywords",
     "entropy",
+    "hex_entropy",
     "min_length",
+    "short",
     "generic",
     "multiline",
     "paths",
@@ -767,6 +827,13 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
     entropy = raw.get("entropy", 0.0)
     if isinstance(entropy, bool) or not isinstance(entropy, (int, float)) or not 0 <= entropy <= 8:
         raise _fail(rule_id, index, "entropy", "expected a number from 0 to 8")
+    hex_entropy = raw.get("hex_entropy")
+    if hex_entropy is not None and (
+        isinstance(hex_entropy, bool)
+        or not isinstance(hex_entropy, (int, float))
+        or not 0 <= hex_entropy <= 4
+    ):
+        raise _fail(rule_id, index, "hex_entropy", "expected a number from 0 to 4")
     min_length = raw.get("min_length", 1)
     if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 1:
         raise _fail(rule_id, index, "min_length", "expected a positive integer")
@@ -808,7 +875,9 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
         regex=regex,
         keywords=tuple(keywords),
         entropy=float(entropy),
+        hex_entropy=None if hex_entropy is None else float(hex_entropy),
         min_length=min_length,
+        short=_short(rule_id, index, raw.get("short")),
         generic=raw.get("generic", False),
         multiline=raw.get("multiline", False),
         paths=None if paths is None else _regex(rule_id, index, "paths", paths),
@@ -816,6 +885,29 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
         allow_regexes=allow_regexes,
         stopwords=tuple(w.lower() for w in stopwords),
         severity=severity,
+    )
+
+
+def _short(rule_id: str, index: int, raw: object) -> Short | None:
+    """The ``short:`` mapping of a rule, validated."""
+    if raw is None:
+        return None
+    known = {"min_length", "entropy", "classes", "before"}
+    if not isinstance(raw, dict) or not set(raw) <= known or "min_length" not in raw:
+        raise _fail(rule_id, index, "short", "expected {min_length, entropy, classes, before}")
+    length, entropy, classes = raw["min_length"], raw.get("entropy", 0.0), raw.get("classes", 0)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise _fail(rule_id, index, "short.min_length", "expected a positive integer")
+    if isinstance(entropy, bool) or not isinstance(entropy, (int, float)) or not 0 <= entropy <= 8:
+        raise _fail(rule_id, index, "short.entropy", "expected a number from 0 to 8")
+    if isinstance(classes, bool) or not isinstance(classes, int) or not 0 <= classes <= 4:
+        raise _fail(rule_id, index, "short.classes", "expected a number of kinds, 0 to 4")
+    before = raw.get("before")
+    return Short(
+        min_length=length,
+        entropy=float(entropy),
+        classes=classes,
+        before=None if before is None else _regex(rule_id, index, "short.before", before),
     )
 
 
@@ -1016,12 +1108,29 @@ class _Scan:
 
     def judge(self, rule: Rule, value: str, key: str, offset: int) -> bool:
         """True when ``value`` is a secret by ``rule`` and no filter says otherwise."""
-        if len(value) < rule.min_length or rule.allowed(value):
+        if rule.allowed(value):
             return False
-        if rule.entropy and shannon_entropy(value) < rule.entropy:
-            return False
-        candidate = Candidate(value, key, self.before(offset), self.path)
+        before = self.before(offset)
+        if len(value) < rule.min_length:
+            if rule.short is None or not _short_secret(rule.short, value, before):
+                return False
+        else:
+            entropy = rule.entropy
+            if rule.hex_entropy is not None and _HEX.match(value):
+                entropy = rule.hex_entropy  # 16 symbols: hex tops out at 4 bits a character
+            if entropy and shannon_entropy(value) < entropy:
+                return False
+        candidate = Candidate(value, key, before, self.path)
         return not_a_secret(candidate, rule.generic, self.settings) is None
+
+
+def _short_secret(short: Short, value: str, before: str) -> bool:
+    return (
+        len(value) >= short.min_length
+        and shannon_entropy(value) >= short.entropy
+        and character_classes(value) >= short.classes
+        and (short.before is None or short.before.search(before) is not None)
+    )
 
 
 _DS_QUOTED = re.compile(r"""(["'])([A-Za-z0-9+/=_-]{20,})\1""")

@@ -16,9 +16,12 @@ without a body (interfaces, traits, prototypes, TS ``abstract`` / ``declare``). 
 destructors (TS parameter properties, C++ member initialisers, private constructors),
 overrides (``@Override``, ``override``, methods of a Rust ``impl Trait for``), default
 methods of a Rust trait or a Java interface, C++ ``virtual`` hooks, Go marker methods
-(``func (T) isNode() {}``), Ruby's ``initialize``, JS/TS setters, functions named for
-doing nothing (``noop``), and functions whose every parameter is named unused (``_``,
-``_event``, ``unused_x``: the signature says the arguments are ignored on purpose).
+(``func (T) isNode() {}``: unexported, or a known exported marker such as
+``ProtoMessage``; an exported ``func (s *T) Flush() {}`` is a stub), Ruby's
+``initialize``, JS/TS setters, functions named for doing nothing (``noop``,
+``noop_handler``, ``noopHandler``) and Go methods of types so named (``nopCloser``), and
+functions whose every parameter is named unused (``_``, ``_event``, ``unused_x``: the
+signature says the arguments are ignored on purpose).
 Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
 passed as callbacks, and a Python function whose body is only a docstring (a hook
 specification, documented on purpose) are not bodies this gate judges. A comment inside
@@ -101,6 +104,7 @@ class StubRules:
     empty: BodyRule
     not_implemented: BodyRule
     noop_names: re.Pattern[str]
+    go_marker_methods: re.Pattern[str]
     exceptions: frozenset[str]
     bare_exceptions: frozenset[str]
     messages: re.Pattern[str]
@@ -126,7 +130,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "1"
+    version = "2"  # Go methods: only unexported or marker-named ones may be empty
 
     def __init__(self, rules: StubRules | None = None) -> None:
         self.rules = load_rules() if rules is None else rules
@@ -194,9 +198,16 @@ class StubGate:
 
     def _meant_empty(self, lang: str, unit: Node) -> bool:
         name = _name(lang, unit)
-        if self.rules.noop_names.search(name) is not None:
+        noop = self.rules.noop_names
+        if noop.search(name) is not None:
             return True
-        return _ignores_arguments(lang, unit) or _empty_by_design(lang, unit)
+        if lang == "go" and noop.search(_go_receiver(unit)) is not None:
+            return True  # a method of a type named for doing nothing (nopCloser)
+        if _ignores_arguments(lang, unit):
+            return True
+        if lang == "go":
+            return _go_marker(unit, name, self.rules.go_marker_methods)
+        return _empty_by_design(lang, unit)
 
     def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
         if lang == "rust":  # the query only captures todo!() and unimplemented!()
@@ -345,8 +356,9 @@ def _is_test(lang: str, unit: Node) -> bool:
     if lang in JS_LIKE:
         return unit.type in JS_FUNCTION_VALUES  # only it()/test() callbacks get here
     name = _name(lang, unit)
-    if lang == "go":
-        return re.match(r"(Test|Benchmark|Fuzz|Example)", name) is not None
+    if lang == "go":  # tests are top-level functions; a method is a helper or a double
+        is_function = unit.type == "function_declaration"
+        return is_function and re.match(r"(Test|Benchmark|Fuzz|Example)", name) is not None
     if lang == "rust":
         sibling = unit.prev_named_sibling
         while sibling is not None and sibling.type in ("attribute_item", "line_comment"):
@@ -490,11 +502,6 @@ def _empty_by_design(lang: str, unit: Node) -> bool:
         return owner.type == "trait_item" or (
             owner.type == "impl_item" and owner.child_by_field_name("trait") is not None
         )
-    if lang == "go":
-        if unit.type != "method_declaration" or unit.child_by_field_name("result") is not None:
-            return False
-        params = unit.child_by_field_name("parameters")
-        return params is not None and params.named_child_count == 0
     if lang == "cpp":
         if unit.child_by_field_name("type") is None or "~" in name:
             return True  # constructor, destructor
@@ -506,6 +513,36 @@ def _empty_by_design(lang: str, unit: Node) -> bool:
     if lang == "ruby":
         return name == "initialize"
     return False
+
+
+def _go_marker(unit: Node, name: str, exported_markers: re.Pattern[str]) -> bool:
+    """A Go marker method: no parameters, no results, and a name that says marker.
+
+    ``func (*Ident) exprNode() {}`` and ``func (Cat) isAnimal() {}`` exist only to put a
+    type in an interface; with an unexported name the method cannot be part of the
+    package's API, so an empty body is the whole point. An exported one such as
+    ``func (s *Store) Flush() {}`` is API that callers rely on, and empty it is a stub,
+    unless its name is a marker's (``exported_markers``: a predicate without a result
+    such as ``IsExpr``/``CanBeAux``, ``ProtoMessage``, ``RuntimeError``, ``Signal``).
+    """
+    if unit.type != "method_declaration" or unit.child_by_field_name("result") is not None:
+        return False
+    params = unit.child_by_field_name("parameters")
+    if params is None or params.named_child_count != 0:
+        return False
+    return not name[:1].isupper() or exported_markers.search(name) is not None
+
+
+def _go_receiver(unit: Node) -> str:
+    """The receiver's type name of a Go method (``T`` for ``(s *T[K])``), else ""."""
+    receiver = unit.child_by_field_name("receiver")
+    if unit.type != "method_declaration" or receiver is None:
+        return ""
+    for param in receiver.named_children:
+        kind = param.child_by_field_name("type")
+        if kind is not None:
+            return re.sub(r"\[.*", "", _text(kind)).lstrip("*").rsplit(".", 1)[-1].strip()
+    return ""
 
 
 def _only(lang: str, body: Node | None, stand_in: Node) -> bool:
@@ -559,6 +596,7 @@ def load_rules(name: str = RULE_FILE) -> StubRules:
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
         noop_names=_regex(empty, empty_index, "noop_names", label),
+        go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label),
         exceptions=_names(ni, ni_index, "exceptions", label),
         bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
         messages=_regex(ni, ni_index, "messages", label),

@@ -547,6 +547,7 @@ def test_documented_examples_and_test_mode_keys() -> None:
         ("X-Auth-Token", "TOKEN_HEADER"),
         ("_EllipticCurvePrivateKey", "private_key"),
         ("MYTOKEN1", "_authToken"),
+        ("TKTokenKeyAlgorithm", "TKTokenDriverConfiguration"),
     ],
 )
 def test_references_to_secrets_are_not_secrets(value: str, key: str) -> None:
@@ -686,3 +687,302 @@ def test_detect_secrets_plugins_that_duplicate_our_rules_are_not_run() -> None:
     assert "Base64HighEntropyString" in names
     assert "KeywordDetector" in names
     assert not names & S.DETECT_SECRETS_COVERED
+
+
+# --------------------------------------------------------------------------------------
+# Shapes and formats found missing by the quality benchmark (bench/quality.py)
+
+HEXDIGITS = "0123456789abcdef"
+
+
+def snowflake_token() -> str:
+    """A Discord bot token: base64 of an 18-digit id, then two base64url parts."""
+    user_id = str(RNG.randrange(10**17, 10**18))
+    first = base64.b64encode(user_id.encode()).decode().rstrip("=")
+    return f"{first}.{fake(6, URLSAFE)}.{fake(38, URLSAFE)}"
+
+
+def human_secret() -> str:
+    """A chosen password: a word, a symbol, digits, capitals (11 to 13 characters)."""
+    word = RNG.choice(["Maple", "Quartz", "Nimbus", "Copper", "Harbor"])
+    return (
+        f"{word}{RNG.choice('@#!%^*')}{RNG.randrange(1950, 2030)}{fake(2, string.ascii_uppercase)}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "classes"),
+    [("abcdefgh", 1), ("deadbeef42", 2), ("Abcdef12", 3), ("Ab1!", 4), ("", 0), ("日本", 1)],
+)
+def test_character_classes(value: str, classes: int) -> None:
+    assert S.character_classes(value) == classes
+
+
+def test_a_short_chosen_secret_under_a_secret_name_is_found() -> None:
+    for line in (
+        'const privateToken = "{v}"',
+        'client_secret = "{v}"',
+        "config.signing_secret = '{v}'",
+        '"apiKey": "{v}"',
+    ):
+        value = human_secret()
+        found = scan("app.go", line.format(v=value) + "\n")
+        assert [f.rule for f in found] == ["generic-secret"], line
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        'token = "{w}{d}"',  # two kinds of character
+        'secret = "{W}{W}"',  # letters of both cases only
+        'auth(token, "{W}-{d}")',  # a value next to the name, not assigned to it
+        '{{token.FLOAT, "0x{d}p-{d}"}},',
+        'secret_key = "Secret{d}!"',  # made of fixture words
+        'token = "X-Csrf-Token"',  # a header's name
+    ],
+)
+def test_short_values_that_are_not_chosen_secrets(template: str) -> None:
+    letters = fake(5, string.ascii_letters)
+    line = template.format(w=fake(6, string.ascii_lowercase), W=letters, d=RNG.randrange(10, 99))
+    assert scan("app.py", line + "\n") == []
+
+
+def test_a_hex_key_under_a_secret_name_uses_the_hex_entropy() -> None:
+    value = fake(32, HEXDIGITS[:10])
+    assert 3.0 <= S.shannon_entropy(value) < 3.5
+    [finding] = scan("Metrics.java", f'static final String API_KEY = "{value}";\n')
+    assert finding.rule == "generic-secret"
+    assert scan("Metrics.java", f'static final String API_KEY = "{fake(32, "abc")}";\n') == []
+
+
+def test_dotted_property_keys_are_secret_names() -> None:
+    found = scan("application.properties", f"acme.api.key={fake(32)}\nmail.smtp.pass={fake(16)}\n")
+    assert [f.rule for f in found] == ["generic-config-secret", "generic-config-secret"]
+    heroku = "-".join(fake(n, HEXDIGITS) for n in (8, 4, 4, 4, 12))
+    [finding] = scan("application.properties", f"heroku.api.key={heroku}\n")
+    assert finding.rule == "heroku-api-key"
+
+
+def test_a_hash_sign_inside_a_config_value_is_part_of_it() -> None:
+    value = f"{fake(6)}#{fake(6)}"
+    [finding] = scan("app.properties", f"redis.password={value}\n")
+    assert finding.preview == S.redact(value)
+    assert scan("app.yaml", f"password: {fake(4)} # {fake(12)}\n") == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "token"),
+    [
+        ("new-relic-key", lambda: "NRAK-" + fake(27, string.ascii_uppercase + string.digits)),
+        ("new-relic-key", lambda: "NRII-" + fake(32, URLSAFE)),
+        ("brevo-api-key", lambda: f"xkeysib-{fake(64, HEXDIGITS)}-{fake(16)}"),
+        ("postman-api-key", lambda: f"PMAK-{fake(24, HEXDIGITS)}-{fake(34, HEXDIGITS)}"),
+        ("linear-api-key", lambda: "lin_api_" + fake(40)),
+        (
+            "atlassian-api-token",
+            lambda: f"ATATT3{fake(176, URLSAFE)}={fake(8, '0123456789ABCDEF')}",
+        ),
+    ],
+)
+def test_prefixed_formats_are_found_bare(rule: str, token: Any) -> None:
+    value = token()
+    for text in (f'client = NewClient("{value}")\n', f"Set `KEY` to `{value}` first.\n"):
+        [finding] = scan("main.go", text)
+        assert finding.rule == rule
+
+
+def test_datadog_keys_under_datadog_names() -> None:
+    for name, size in (("DD_API_KEY", 32), ("dd_app_key", 40), ("datadog.api.key", 32)):
+        value = fake(size, HEXDIGITS)
+        [finding] = scan("config.py", f'{name} = "{value}"\n')
+        assert finding.rule == "datadog-api-key", name
+    assert scan("config.py", f'ADD_API_KEY_TO = "{fake(3)}"\n') == []
+
+
+def test_a_bare_discord_token_is_found_in_a_file_that_names_discord() -> None:
+    token = snowflake_token()
+    code = f'import "github.com/bwmarrin/discordgo"\n\nvar s, _ = discordgo.New("Bot {token}")\n'
+    [finding] = scan("bot.go", code)
+    assert finding.rule == "discord-bot-token"
+    assert scan("bot.go", code.replace("discordgo", "chat")) == []  # no Discord in the file
+
+
+def test_a_bare_discord_token_needs_an_id_as_its_first_part() -> None:
+    not_an_id = f"M{fake(23)}.{fake(6, URLSAFE)}.{fake(38, URLSAFE)}"
+    assert scan("bot.py", f"import discord\nclient.run('{not_an_id}')\n") == []
+    named = scan("bot.py", f"import discord\nDISCORD_TOKEN = '{not_an_id}'\n")
+    assert [f.rule for f in named] == ["discord-bot-token"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "mysql -u reporter -p'{pw}' -h db.internal app < dump.sql",
+        'mysqldump -u root -p"{pw}" app',
+        "sshpass -p '{pw}' ssh deploy@backup.internal",
+        "sshpass -p{pw} scp a b:",
+        "curl -u reporter:{pw} https://reports.acme.dev/export.csv",
+        "curl -fsS --user 'svc:{pw}' https://reports.acme.dev/",
+        "docker login -u deploy -p {pw} registry.acme.dev",
+        "redis-cli -h cache.internal -a '{pw}' FLUSHALL",
+    ],
+)
+def test_passwords_on_command_lines(template: str) -> None:
+    pw = fake(14, ALNUM + "!#^*+=?_")
+    [finding] = scan("deploy.sh", template.format(pw=pw) + "\n")
+    assert finding.rule == "cli-password"
+    assert finding.preview == S.redact(pw)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'mysql -u root -p"$MYSQL_PASSWORD" app',
+        "mysql -u root -p -P 33060 app",
+        'sshpass -p "$SSH_PASSWORD" ssh deploy@host',
+        'curl -u "$USER:$TOKEN" https://api.acme.dev/',
+        "curl -u admin:changeme http://localhost:9200/",
+        "curl -u user: https://api.acme.dev/",
+        "curl -o out.txt https://api.acme.dev/ && mysql -u app",
+        "docker login -u deploy --password-stdin registry.acme.dev",
+    ],
+)
+def test_command_lines_without_a_password(line: str) -> None:
+    assert scan("deploy.sh", line + "\n") == []
+
+
+def test_a_url_with_an_empty_user_name() -> None:
+    pw = fake(18)
+    [finding] = scan("cache.py", f'CACHE_URL = "redis://:{pw}@cache.internal:6379/0"\n')
+    assert finding.rule == "database-url-password"
+    assert [f.rule for f in scan("m.sh", f"git clone https://:{pw}@git.acme.dev/a.git\n")] == [
+        "url-credentials"
+    ]
+
+
+def test_environment_variable_lists_in_manifests() -> None:
+    value = fake(24, ALNUM + "#-")
+    manifest = textwrap.dedent(
+        f"""\
+        env:
+          - name: AUTH_TOKEN
+            value: "{value}"
+          - name: LOG_LEVEL
+            value: debug
+          - name: DB_PASSWORD
+            valueFrom:
+              secretKeyRef: {{name: db, key: password}}
+        """
+    )
+    [finding] = scan("k8s/deploy.yaml", manifest)
+    assert (finding.rule, finding.line) == ("env-var-pair-secret", 3)
+    ecs = f'[{{"name": "API_TOKEN", "value": "{value}"}}]\n'
+    assert [f.rule for f in scan("task.json", ecs)] == ["env-var-pair-secret"]
+    assert scan("notes.txt", manifest) == []  # manifests only
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbCdEf", "db_password"),
+        ("arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/app/token", "token"),
+        ("projects/acme-prod/secrets/api-token/versions/latest", "api_token"),
+        ("X-Auth-Token", "auth_token"),
+    ],
+)
+def test_secret_manager_names_and_header_names_are_references(value: str, key: str) -> None:
+    assert S.is_reference(value, key)
+    assert scan("settings.py", f'{key} = "{value}"\n') == []
+
+
+@pytest.mark.parametrize(
+    ("value", "before", "path", "expected"),
+    [
+        ("*default_creds", "password: ", "app.yaml", True),  # a YAML alias
+        ("&anchor", "password: ", "app.yml", True),
+        ("!vault", "password: ", "group_vars/all.yml", True),
+        ("!vault", "password: ", "", True),  # a file of unknown kind: as YAML
+        ("*mWk24l4qiX", "DB_PASS='", "deploy.sh", False),  # quoted: a literal
+        ("*mWk24l4qiX", "password: '", "app.yaml", False),
+        ("&f0HCwFlPV1wa", 'value="', "web.config", False),
+        ("!Px%tFCnfiCyq", "password = ", "app.ini", False),  # not YAML: a literal
+        ("*?5txl-5@+0YA", "api.key=", "app.properties", False),
+        ("!8#sqo8Au%4CK", "login ci password ", ".netrc", False),
+        ("$2b$12$abcdefghijk", 'password = "', "app.py", True),
+        ("@Microsoft.KeyVault(SecretUri=x)", '"DbPassword": "', "appsettings.json", True),
+        ("(?:key|pwd|password|token)", "secret_keyword = r'", "aws.py", True),  # a regex
+        ("[REDACTED]", 'password = "', "app.py", True),
+    ],
+)
+def test_yaml_sigils_start_an_expression_only_unquoted_in_yaml(
+    value: str, before: str, path: str, expected: bool
+) -> None:
+    assert S.is_code_expression(value, before, path) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("restore.sh", "mysql -u admin -p'!{pw}' -h db.internal app"),
+        (".netrc", "machine api.acme.dev login ci password !{pw}"),
+        ("app.ini", "password = !{pw}"),
+        ("app.properties", "api.key=*{pw}"),
+        ("web.config", '<add key="DbPass" value="{pw}" />'),
+        ("App.config", "<encryptionKey>{pw}</encryptionKey>"),
+        ("k8s/deploy.yaml", '- name: DB_PASS\n  value: "{pw}"'),
+        (".netrc", "machine api.acme.dev login ci password G^{pw}@VV@x"),
+    ],
+)
+def test_values_that_start_or_hold_symbols_are_still_found(path: str, template: str) -> None:
+    pw = fake(14, ALNUM + "#%^+?_")
+    assert len(scan(path, template.format(pw=pw) + "\n")) == 1
+
+
+@pytest.mark.parametrize("value", ["@DB_PASSWORD@", "@db.password@"])
+def test_build_filter_tokens_are_templates_as_whole_values(value: str) -> None:
+    assert S.is_template_variable(value)
+    assert not S.is_template_variable(f"G^qB{value}jq")
+
+
+@pytest.mark.parametrize("value", ["%DB_PASSWORD%", "%env(DATABASE_URL)%", "%kernel.secret%"])
+def test_windows_and_symfony_variables_are_templates(value: str) -> None:
+    assert S.is_template_variable(value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"hex_entropy": 5}, "demo-token: expected a number from 0 to 4"),
+        ({"hex_entropy": True}, "demo-token: expected a number from 0 to 4"),
+        ({"short": {"entropy": 3}}, "demo-token: expected {min_length, entropy, classes, before}"),
+        ({"short": {"min_length": 8, "size": 1}}, "demo-token: expected {min_length, entropy"),
+        ({"short": {"min_length": 0}}, "demo-token: expected a positive integer"),
+        ({"short": {"min_length": 8, "classes": 5}}, "demo-token: expected a number of kinds"),
+        ({"short": {"min_length": 8, "entropy": 9}}, "demo-token: expected a number from 0 to 8"),
+        ({"short": {"min_length": 8, "before": "("}}, "demo-token: regex does not compile"),
+    ],
+)
+def test_new_rule_fields_are_validated(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        S.compile_rules(rule_file(**overrides))
+    assert message in str(caught.value)
+
+
+def test_the_new_shapes_stay_linear() -> None:
+    chunks = [
+        "curl -u a:",
+        "mysql -p'",
+        "sshpass -p ",
+        "- name: TOKEN_",
+        "\n  value: ",
+        "MTIzNDU2",
+        "discord",
+        "heroku.api.",
+        "redis://:",
+        "acme.api.key=",
+    ]
+    text = "".join(RNG.choice(chunks) + fake(5) for _ in range(20_000))
+    start = time.process_time()
+    S.scan_text("x.yaml", text)
+    S.scan_text("x.sh", text.replace(" ", "\n"))
+    assert time.process_time() - start < 20

@@ -107,6 +107,9 @@ def test_the_gate_implements_the_protocol_and_is_registered() -> None:
     assert (gate.id, gate.scope) == ("stub", "file")
 
 
+E2 = ["empty-body", "empty-body"]
+
+
 @pytest.mark.parametrize(
     ("path", "code", "expected"),
     [
@@ -155,6 +158,17 @@ def test_the_gate_implements_the_protocol_and_is_registered() -> None:
         ("a.py", "def _ignore(_signal, _frame):\n    pass\n", []),
         ("a.py", "class V:\n    def visit(self, _node):\n        pass\n", []),
         ("a.py", "def do_nothing(*args):\n    pass\n", []),
+        # functions named for doing nothing: the no-op word as a whole word of the name
+        ("a.py", "def noop_handler(*args, **kwargs):\n    pass\n", []),
+        ("a.py", "def _noop_callback(event):\n    pass\n", []),
+        ("a.py", "def on_close_noop(event):\n    pass\n", []),
+        ("a.py", "def NOOP_HANDLER(event):\n    pass\n", []),
+        ("a.js", "const noopHandler = () => {};\nfunction handleNoOp(e) {}\n", []),
+        ("a.ts", "export const doNothingOnClose = (): void => {};\n", []),
+        ("a.py", "def snoop(packet):\n    pass\n", ["empty-body"]),
+        ("a.py", "def canopy_layout(tree):\n    pass\n", ["empty-body"]),
+        ("a.py", "def nope(x):\n    pass\n", ["empty-body"]),
+        ("a.js", "function noopy(x) {}\nfunction synopsis(x) {}\n", ["empty-body", "empty-body"]),
         ("types.pyi", "def f() -> int: ...\nclass A:\n    def g(self) -> None: pass\n", []),
         ("pkg/__init__.py", '"""Docs only."""\n', []),
         # JavaScript / TypeScript
@@ -183,6 +197,25 @@ def test_the_gate_implements_the_protocol_and_is_registered() -> None:
         ("a.go", 'package a\n\nfunc (T) String() string {\n\treturn ""\n}\n', []),
         ("a.go", 'package a\n\nfunc init() {\n\tx = 1\n\tpanic("TODO")\n}\n', []),
         ("a.go", "package a\n\nfunc (w nopWriter) Write(_ []byte) {}\n", []),
+        # Go: parameterless, resultless methods are markers only when unexported (or Is...)
+        ("a.go", "package a\n\nfunc (s *T) NormalizeRawCatalog() {}\n", ["empty-body"]),
+        ("a.go", "package a\n\nfunc (T) Reset() {\n\t// nothing yet\n}\n", ["empty-body"]),
+        ("a.go", "package a\n\nfunc (T) isNode() {}\nfunc (*T) exprNode() {}\n", []),
+        ("a.go", "package a\n\nfunc (T) _marker() {}\nfunc (T) IsExpr() {}\n", []),
+        ("a.go", "package a\n\nfunc (Cat) Island() {}\n", ["empty-body"]),
+        ("a.go", "package a\n\nfunc (*Msg) ProtoMessage() {}\n", []),
+        ("a.go", "package a\n\nfunc (*noCopy) Lock()   {}\nfunc (*noCopy) Unlock() {}\n", []),
+        ("a.go", "package a\n\nfunc (s *T) Handle(x int) {}\n", ["empty-body"]),
+        ("a.go", "package a\n\nfunc (s *T) noopFlush() {}\nfunc (s *T) NoopFlush() {}\n", []),
+        ("a.go", "package a\n\nfunc (*Name) CanBeNtype() {}\nfunc (T) ImplementsNode() {}\n", []),
+        ("a.go", "package a\n\nfunc (e *E) RuntimeError() {}\nfunc (s Sig) Signal() {}\n", []),
+        ("a.go", "package a\n\nfunc (*fact) AFact() {}\n", []),
+        ("a.go", "package a\n\nfunc (s *T) Cancel() {}\nfunc (s *T) Signals() {}\n", E2),
+        # Go: methods of a type named for doing nothing
+        ("a.go", "package a\n\nfunc (NopResetter) Reset() {}\n", []),
+        ("a.go", "package a\n\nfunc (s *noopSpan[T]) SetName(name string) {}\n", []),
+        ("a.go", "package a\n\nfunc (w nopWriter) Write(p []byte) {}\n", []),
+        ("a.go", "package a\n\nfunc (s *Snooper) Reset() {}\n", ["empty-body"]),
         # Rust
         (
             "a.rs",
@@ -272,6 +305,11 @@ def test_hard_cases(path: str, code: str, expected: list[str]) -> None:
             "pkg/api_test.go",
             "package pkg\n\nfunc fakeSend() {}\nfunc TestSend(t *testing.T) {}\n",
             ["empty-body"],
+        ),
+        (
+            "pkg/testdata/example.go",
+            "package x\n\nfunc (X) TestBlah() {}\nfunc (X) BenchmarkFoo(n int) {}\n",
+            [],
         ),
         ("tests/it.rs", "fn helper() {}\n#[test]\nfn works() {}\n", ["empty-body"]),
         (
@@ -453,6 +491,8 @@ def raw_rules(**changes: Any) -> dict[str, Any]:
         ({"not_implemented.exceptions": "NotImplementedError"}, "exceptions"),
         ({"not_implemented.messages": "("}, "does not compile"),
         ({"empty_body.noop_names": None}, "noop_names"),
+        ({"empty_body.go_marker_methods": None}, "go_marker_methods"),
+        ({"empty_body.go_marker_methods": "(Is"}, "go_marker_methods` does not compile"),
         ({"test_paths": []}, "test_paths"),
     ],
 )

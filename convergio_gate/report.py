@@ -168,6 +168,30 @@ def _findings_table(by_file: dict[str, list[Finding]], width: int) -> Any:
 
 
 def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
+    errors = sum(1 for f in outcome.findings if f.severity == "error")
+    others = len(outcome.findings) - errors
+    files = len(outcome.selection.files)
+    stats = (
+        f"{files} files, {outcome.scanned} scanned, {outcome.cached} from cache, "
+        f"{outcome.seconds:.2f}s"
+    )
+    extra = []
+    if outcome.waived:
+        extra.append(f"{len(outcome.waived)} waived")
+    if outcome.baselined:
+        extra.append(f"{len(outcome.baselined)} in the baseline")
+    if others:
+        extra.append(f"{others} warnings")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    if not (outcome.findings or outcome.selection.skipped or outcome.waived):
+        # A clean run says one line: written without rich when rich would not style it.
+        import sys
+
+        from convergio_gate.console import plain
+
+        head = f"  chain head {chain_head[:12]}" if chain_head else ""
+        if plain(sys.stdout, f"clean{tail}  {stats}{head}"):
+            return
     from rich.markup import escape
 
     from convergio_gate.console import out
@@ -184,21 +208,6 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
         console.print(
             f"[dim]waived {f.gate}/{f.rule} at {escape(f.path)}:{f.line}: {escape(w.reason)}[/]"
         )
-    errors = sum(1 for f in outcome.findings if f.severity == "error")
-    others = len(outcome.findings) - errors
-    files = len(outcome.selection.files)
-    stats = (
-        f"{files} files, {outcome.scanned} scanned, {outcome.cached} from cache, "
-        f"{outcome.seconds:.2f}s"
-    )
-    extra = []
-    if outcome.waived:
-        extra.append(f"{len(outcome.waived)} waived")
-    if outcome.baselined:
-        extra.append(f"{len(outcome.baselined)} in the baseline")
-    if others:
-        extra.append(f"{others} warnings")
-    tail = f" ({', '.join(extra)})" if extra else ""
     head = f"  [dim]chain head {chain_head[:12]}[/]" if chain_head else ""
     if outcome.refused:
         console.print(f"[bold red]refused[/]: {errors} findings{tail}  [dim]{stats}[/]{head}")

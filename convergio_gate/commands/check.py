@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_gate.errors import OK, REFUSED, UsageError
 from convergio_gate.gates import engine, registry, select
 from convergio_gate.gates.cache import Cache
 from convergio_gate.gates.waivers import load_baseline
 from convergio_gate.model.config import Config, load_config
+
+if TYPE_CHECKING:
+    from convergio_gate.audit.entry import Draft
 
 FORMATS = ("text", "json", "sarif", "github")
 MAX_REASONS = 20
@@ -20,21 +23,31 @@ MAX_FINGERPRINTS = 500
 
 def run(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
-    root = select.repo_root(cwd)
-    config = load_config(root)
-    gate_ids = chosen_gates(args.gate, config)
+    root, common = select.repo_dirs(cwd)
+    cache_dir = common / "convergio" / "cache"
+    config = load_config(root, cache_dir)
+    gate_ids = chosen_gates(args.gate, config, cache_dir)
     modes = [m for m in ("staged", "all_files", "diff", "history") if getattr(args, m)]
     if len(modes) > 1 or (modes and args.files):
         raise UsageError("choose one of --staged, --all-files, --diff, --history, or FILES")
-    cache = None if args.no_cache else Cache(_common_dir(root) / "convergio" / "cache.sqlite3")
+    cache = None if args.no_cache else Cache(common / "convergio" / "cache.sqlite3")
     baseline = load_baseline(root)
     try:
         if args.history is not None:
-            outcome = _history(root, args.history, gate_ids, config, baseline, cache, args.jobs)
+            outcome = _history(
+                root, args.history, gate_ids, config, baseline, cache, args.jobs, cache_dir
+            )
         else:
             selection = _select(root, cwd, args)
             outcome = engine.run(
-                root, selection, gate_ids, config, baseline=baseline, cache=cache, jobs=args.jobs
+                root,
+                selection,
+                gate_ids,
+                config,
+                baseline=baseline,
+                cache=cache,
+                jobs=args.jobs,
+                cache_dir=cache_dir,
             )
     finally:
         if cache is not None:
@@ -44,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     return REFUSED if outcome.refused else OK
 
 
-def chosen_gates(asked: list[str] | None, config: Config) -> list[str]:
-    known = registry.available()
+def chosen_gates(
+    asked: list[str] | None, config: Config, cache_dir: Path | None = None
+) -> list[str]:
+    known = registry.available(cache_dir)
     if asked:
         unknown = [g for g in asked if g not in known]
         if unknown:
@@ -81,6 +96,7 @@ def _history(
     baseline: Any,
     cache: Cache | None,
     jobs: int | None,
+    cache_dir: Path | None = None,
 ) -> engine.Outcome:
     commits = select.history_commits(root, rev or "HEAD")
     total = engine.Outcome(select.Selection("history", f"history of {rev or 'HEAD'}", []), gate_ids)
@@ -94,6 +110,7 @@ def _history(
             baseline=baseline,
             cache=cache,
             jobs=jobs,
+            cache_dir=cache_dir,
         )
         for finding in part.findings:
             marker = f"{finding.fingerprint}:{finding.secret_sha256 or ''}"
@@ -111,21 +128,34 @@ def _history(
     return total
 
 
-def _common_dir(root: Path) -> Path:
-    raw = select.git(root, "rev-parse", "--git-common-dir").decode().strip()
-    path = Path(raw)
-    return path if path.is_absolute() else (root / path)
-
-
 def record(root: Path, outcome: engine.Outcome, config: Config) -> str:
-    """The decision, and every waiver that let a finding through, into the audit chain."""
+    """The decision, and every waiver that let a finding through, into the audit chain.
+
+    Appended through git's commands when the chain is in its usual state
+    (:mod:`convergio_gate.audit.quick`), else through the pygit2 writer.
+    """
+    from convergio_gate.audit.quick import QuickChain
+
+    with QuickChain(root) as quick:
+        who = quick.identity()
+        if who is not None:
+            drafts = _drafts(outcome, config.actor or f"{who[0]} <{who[1]}>", quick.head_commit())
+            entries = quick.append_many(drafts, who)
+            if entries:
+                return entries[-1].hash
     from convergio_gate.audit.chain import Chain
-    from convergio_gate.audit.entry import Draft
     from convergio_gate.gitio import Git
 
     git = Git.discover(root)
     identity = git.identity()
-    actor = config.actor or str(identity)
+    head = git.head_commit()
+    drafts = _drafts(outcome, config.actor or str(identity), str(head.id) if head else None)
+    return Chain(git).append_many(drafts, identity)[-1].hash
+
+
+def _drafts(outcome: engine.Outcome, actor: str, head: str | None) -> list[Draft]:
+    from convergio_gate.audit.entry import Draft
+
     by_gate: dict[str, int] = {}
     for f in outcome.findings:
         by_gate[f.gate] = by_gate.get(f.gate, 0) + 1
@@ -134,10 +164,9 @@ def record(root: Path, outcome: engine.Outcome, config: Config) -> str:
     ]
     if len(outcome.findings) > MAX_REASONS:
         reasons.append(f"... and {len(outcome.findings) - MAX_REASONS} more")
-    head = git.head_commit()
     data: dict[str, Any] = {
         "mode": outcome.selection.mode,
-        "commit": outcome.selection.commit or (str(head.id) if head else None),
+        "commit": outcome.selection.commit or head,
         "base": outcome.selection.base,
         "gates": outcome.gates,
         "files": len(outcome.selection.files),
@@ -166,8 +195,7 @@ def record(root: Path, outcome: engine.Outcome, config: Config) -> str:
                 },
             )
         )
-    entries = Chain(git).append_many(drafts, identity)
-    return entries[-1].hash
+    return drafts
 
 
 def emit(outcome: engine.Outcome, fmt: str, output: str | None, head: str | None) -> None:

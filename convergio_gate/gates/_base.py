@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -139,6 +139,10 @@ def _no_read(path: str) -> bytes | None:
     return None
 
 
+def _no_oids(paths: Sequence[str]) -> Mapping[str, str]:
+    return {}
+
+
 @dataclass
 class Context:
     """What a gate may know about the repository beyond the files it is given."""
@@ -149,6 +153,10 @@ class Context:
     read_file: Callable[[str], bytes | None] = field(default=_no_read)
     mode: Literal["files", "staged", "all", "diff", "history"] = "files"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: paths -> {path: git blob id of what ``read_file`` returns for it}, for those of
+    #: ``paths`` the selection knows without reading them (a stat cache, a tree): a
+    #: repository-wide gate can then tell what changed since its last run cheaply.
+    list_oids: Callable[[Sequence[str]], Mapping[str, str]] = field(default=_no_oids)
 
     def repo_files(self) -> Sequence[str]:
         """Every tracked file of the repository (as of the code being checked)."""
@@ -156,6 +164,9 @@ class Context:
 
     def read(self, path: str) -> bytes | None:
         return self.read_file(path)
+
+    def known_oids(self, paths: Sequence[str]) -> Mapping[str, str]:
+        return self.list_oids(paths)
 
 
 @runtime_checkable

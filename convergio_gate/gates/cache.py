@@ -52,7 +52,10 @@ class Cache:
                     f"SELECT key, value FROM findings WHERE key IN ({marks})", chunk
                 )
                 for key, value in rows:
-                    found[key] = [Finding.from_json(d) for d in json.loads(value)]
+                    if value == "[]":  # most files: nothing found, nothing to decode
+                        found[key] = []
+                    else:
+                        found[key] = [Finding.from_json(d) for d in json.loads(value)]
         except (sqlite3.Error, ValueError, KeyError, TypeError):
             return {}
         return found

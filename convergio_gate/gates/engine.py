@@ -1,30 +1,41 @@
 """Run gates over a selection of files and decide.
 
 For each gate: the files it may see (excludes applied), cached findings for files it has
-seen before (by blob id), a scan of the rest (spread over the machine's cores when there
-is enough to scan), then the repository-wide gates. Then: only the lines a diff adds
-count; fingerprints are computed; inline waivers and the baseline let findings through
-(each waiver used is reported, so the chain can record it); what is left decides.
+seen before (by blob id), a scan of the rest, then the repository-wide gates. Then: only
+the lines a diff adds count; fingerprints are computed; inline waivers and the baseline
+let findings through (each waiver used is reported, so the chain can record it); what is
+left decides.
+
+When there is enough to scan, one pool of worker processes serves the whole run: every
+file gate's work is queued on it at once, and a repository-wide gate may queue its
+per-file work there too (``ctx.extra["submit"]``) while it does the rest in this
+process. The pool is forked once the files are loaded and the gates built, so workers
+are handed positions in the file list, never contents, and load nothing.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import os
+import re
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convergio_gate.gates import registry, waivers
 from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, fingerprint
 from convergio_gate.gates.cache import Cache
 from convergio_gate.gates.rules import digest as rules_digest
 from convergio_gate.gates.select import Selection
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 #: Never scanned by the code gates: the tool's own state (the evidence gate reads it),
 #: dependencies and build output that are not the author's code.
@@ -65,12 +76,16 @@ class Outcome:
 
 
 def matches(path: str, globs: Sequence[str]) -> bool:
-    for pattern in globs:
-        if fnmatch.fnmatchcase(path, pattern):
-            return True
-        if pattern.startswith("**/") and fnmatch.fnmatchcase(path, pattern[3:]):
-            return True
-    return False
+    """Whether ``path`` matches one of ``globs`` (fnmatch; ``**/x`` matches ``x`` too)."""
+    return _globs(tuple(globs)).match(path) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _globs(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """``globs`` as one regex: fnmatch's translation of each, as alternatives."""
+    parts = [fnmatch.translate(g) for g in globs]
+    parts += [fnmatch.translate(g[3:]) for g in globs if g.startswith("**/")]
+    return re.compile("|".join(f"(?:{p})" for p in parts) if parts else "(?!)")
 
 
 def _settings_digest(settings: dict[str, Any]) -> str:
@@ -87,12 +102,15 @@ def run(
     baseline: dict[str, waivers.BaselineEntry] | None = None,
     cache: Cache | None = None,
     jobs: int | None = None,
+    cache_dir: Path | None = None,
 ) -> Outcome:
+    """``cache_dir``: where the list of plugin gates may be kept between runs."""
     started = time.perf_counter()
     outcome = Outcome(selection, list(gate_ids))
-    raw: list[Finding] = []
+    pool = _Pool(selection.files, jobs)
+    plans: list[tuple[Gate, list[SourceFile], Context]] = []
     for gate_id in gate_ids:
-        gate = registry.load(gate_id)
+        gate = registry.load(gate_id, cache_dir)
         settings = config.gate(gate_id)
         exclude = [*config.exclude, *settings.get("exclude", ())]
         if gate_id not in STATE_GATES:
@@ -106,19 +124,37 @@ def run(
             list_files=selection.list_files,
             read_file=selection.read_file,
             mode=selection.mode,  # type: ignore[arg-type]
-            extra={"base": selection.base, "commit": selection.commit, "config": config},
+            extra={
+                "base": selection.base,
+                "commit": selection.commit,
+                "config": config,
+                "submit": pool.submit_call,
+            },
+            list_oids=selection.known_oids,
         )
+        plans.append((gate, files, ctx))
         if gate.scope == "file":
-            found, scanned, hits = _file_gate(gate, files, ctx, cache, jobs)
-            outcome.scanned += scanned
-            outcome.cached += hits
-        else:
-            found = gate.check(files, ctx)
-            outcome.scanned += len(files)
-        severity = settings.get("severity")
-        if severity:
-            found = [replace(f, severity=severity) for f in found]
-        raw.extend(found)
+            pool.register(gate, ctx)
+    pool.fork_small = len(plans) > 1 and pool.workers > 1
+    raw: list[Finding] = []
+    try:
+        waits = {
+            gate.id: _file_gate(gate, files, ctx, cache, pool, outcome)
+            for gate, files, ctx in plans
+            if gate.scope == "file"
+        }
+        for gate, files, ctx in plans:
+            if gate.scope != "file":
+                waits[gate.id] = _ready(gate.check(files, ctx))
+                outcome.scanned += len(files)
+        for gate, _files, ctx in plans:
+            found = waits[gate.id]()
+            severity = ctx.settings.get("severity")
+            if severity:
+                found = [replace(f, severity=severity) for f in found]
+            raw.extend(found)
+    finally:
+        pool.close()
     raw = _added_only(raw, selection)
     raw = _with_fingerprints(raw)
     found_waivers = {f.path: waivers.find(f) for f in selection.files}
@@ -133,6 +169,10 @@ def run(
     outcome.findings = sorted(kept, key=lambda f: (f.path, f.line, f.column, f.gate, f.rule))
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _ready(findings: list[Finding]) -> Callable[[], list[Finding]]:
+    return lambda: findings
 
 
 def _added_only(findings: Sequence[Finding], selection: Selection) -> list[Finding]:
@@ -160,8 +200,15 @@ def _with_fingerprints(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def _file_gate(
-    gate: Gate, files: list[SourceFile], ctx: Context, cache: Cache | None, jobs: int | None
-) -> tuple[list[Finding], int, int]:
+    gate: Gate,
+    files: list[SourceFile],
+    ctx: Context,
+    cache: Cache | None,
+    pool: _Pool,
+    outcome: Outcome,
+) -> Callable[[], list[Finding]]:
+    """Start a file gate: cached findings now, the rest queued (or scanned here when
+    there is little); the returned wait() gives them all, and fills the cache."""
     prefix = f"{gate.id}:{gate.version}:{rules_digest()}:{_settings_digest(ctx.settings)}"
     keys = {f.path: Cache.key(prefix, f.path, f.oid) for f in files}
     hits = cache.get_many(list(keys.values())) if cache else {}
@@ -173,38 +220,179 @@ def _file_gate(
             todo.append(source)
         else:
             found.extend(cached)
-    fresh = _scan(gate, todo, ctx, jobs)
-    by_path: dict[str, list[Finding]] = {f.path: [] for f in todo}
-    for finding in fresh:
-        by_path.setdefault(finding.path, []).append(finding)
-    if cache:
-        cache.put_many((keys[p], v) for p, v in by_path.items() if p in keys)
-    found.extend(fresh)
-    return found, len(todo), len(files) - len(todo)
+    outcome.scanned += len(todo)
+    outcome.cached += len(files) - len(todo)
+    wait = pool.submit_gate(gate, todo, ctx)
+
+    def result() -> list[Finding]:
+        fresh = wait()
+        by_path: dict[str, list[Finding]] = {f.path: [] for f in todo}
+        for finding in fresh:
+            by_path.setdefault(finding.path, []).append(finding)
+        if cache:
+            cache.put_many((keys[p], v) for p, v in by_path.items() if p in keys)
+        return [*found, *fresh]
+
+    return result
 
 
-def _scan(gate: Gate, files: list[SourceFile], ctx: Context, jobs: int | None) -> list[Finding]:
-    size = sum(len(f.data) for f in files)
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1 or size < PARALLEL_MIN_BYTES or len(files) < PARALLEL_MIN_FILES:
-        return gate.check(files, ctx)
-    chunks: list[list[SourceFile]] = [[] for _ in range(workers * 4)]
-    loads = [0] * len(chunks)
-    for source in sorted(files, key=lambda f: -len(f.data)):
-        i = loads.index(min(loads))
-        chunks[i].append(source)
-        loads[i] += len(source.data) + 2048
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("fork")
-    plain = Context(root=ctx.root, settings=ctx.settings, mode=ctx.mode)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = pool.map(_scan_chunk, [(gate.id, c, plain) for c in chunks if c])
-        return [Finding.from_json(d) for batch in results for d in batch]
+#: What the workers of a run share with it, set just before they are forked.
+_SHARED: dict[str, Any] = {}
 
 
-def _scan_chunk(job: tuple[str, list[SourceFile], Context]) -> list[dict[str, Any]]:
-    gate_id, files, ctx = job
-    gate = registry.load(gate_id)
+class _Pool:
+    """The run's worker processes, started on first use (fork: they inherit the files,
+    the gates and their contexts)."""
+
+    def __init__(self, files: list[SourceFile], jobs: int | None) -> None:
+        self.files = files
+        self.position = {id(f): i for i, f in enumerate(files)}
+        self.workers = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.gates: dict[str, tuple[Gate, Context]] = {}
+        self.executor: ProcessPoolExecutor | None = None
+        #: Whether a file gate with little to scan runs in a forked child of its own, so
+        #: that it overlaps the others (set when the run has more than one gate).
+        self.fork_small = False
+
+    def register(self, gate: Gate, ctx: Context) -> None:
+        """A file gate the workers may be asked to run (before they are forked)."""
+        self.gates[gate.id] = (gate, Context(root=ctx.root, settings=ctx.settings, mode=ctx.mode))
+
+    def worth_it(self, files: Sequence[SourceFile]) -> bool:
+        if self.workers <= 1 or len(files) < PARALLEL_MIN_FILES:
+            return False
+        if sum(len(f.data) for f in files) < PARALLEL_MIN_BYTES:
+            return False
+        return all(id(f) in self.position for f in files)
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self.executor is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            _SHARED.clear()
+            _SHARED.update(files=self.files, gates=self.gates)
+            context = multiprocessing.get_context("fork")
+            self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self.executor
+
+    def _chunks(self, files: Sequence[SourceFile]) -> list[list[int]]:
+        """Positions in ``files``, in chunks of about equal bytes (biggest files first)."""
+        chunks: list[list[int]] = [[] for _ in range(self.workers * 4)]
+        loads = [0] * len(chunks)
+        for at in sorted(range(len(files)), key=lambda i: -len(files[i].data)):
+            i = loads.index(min(loads))
+            chunks[i].append(at)
+            loads[i] += len(files[at].data) + 2048
+        return [c for c in chunks if c]
+
+    def submit_gate(
+        self, gate: Gate, files: list[SourceFile], ctx: Context
+    ) -> Callable[[], list[Finding]]:
+        """Queue a file gate over ``files``; wait() gives its findings."""
+        if not files:
+            return list
+        if not self.worth_it(files):
+            if self.fork_small and self.executor is None and _alone():
+                results = _forked(lambda: [f.cache_json() for f in gate.check(files, ctx)])
+                return lambda: [Finding.from_json(d) for d in results()]
+            found = gate.check(files, ctx)
+            return lambda: found
+        executor = self._start()
+        futures = [
+            executor.submit(_gate_chunk, gate.id, [self.position[id(files[i])] for i in chunk])
+            for chunk in self._chunks(files)
+        ]
+
+        def wait() -> list[Finding]:
+            return [Finding.from_json(d) for f in futures for d in f.result()]
+
+        return wait
+
+    def submit_call(
+        self, function: Callable[[Sequence[SourceFile]], list[Any]], files: Sequence[SourceFile]
+    ) -> Callable[[], list[Any]]:
+        """Queue ``function`` (module-level: it is sent by name) over chunks of ``files``;
+        wait() gives its results in the order of ``files``."""
+        if not self.worth_it(files):
+            results = function(files)
+            return lambda: results
+        executor = self._start()
+        chunks = self._chunks(files)
+        futures: list[Future[list[Any]]] = [
+            executor.submit(_call_chunk, function, [self.position[id(files[i])] for i in c])
+            for c in chunks
+        ]
+
+        def wait() -> list[Any]:
+            out: list[Any] = [None] * len(files)
+            for chunk, future in zip(chunks, futures, strict=True):
+                for at, value in zip(chunk, future.result(), strict=True):
+                    out[at] = value
+            return out
+
+        return wait
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+        _SHARED.clear()
+
+
+def _alone() -> bool:
+    """Whether this process runs one thread: only then is a bare fork safe (a lock
+    another thread holds would stay held in the child)."""
+    import threading
+
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def _forked(work: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:
+    """Run ``work`` in a forked child; the returned wait() gives its result (as JSON
+    carries it) or raises what it raised. The child leaves with ``os._exit``: it flushes
+    nothing this process has buffered and runs none of its exit handlers."""
+    import pickle
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            try:
+                payload = b"R" + json.dumps(work()).encode()
+            except BaseException as exc:  # handed to the parent whole
+                try:
+                    payload = b"E" + pickle.dumps(exc)
+                except Exception:  # one pickle cannot carry
+                    payload = b"E" + pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            with os.fdopen(write_end, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+
+    def wait() -> list[dict[str, Any]]:
+        with os.fdopen(read_end, "rb") as stream:
+            data = stream.read()
+        os.waitpid(pid, 0)
+        if data[:1] == b"R":
+            result: list[dict[str, Any]] = json.loads(data[1:])
+            return result
+        if data[:1] == b"E":
+            raise pickle.loads(data[1:])
+        raise RuntimeError("a gate's worker process ended without a result")
+
+    return wait
+
+
+def _gate_chunk(gate_id: str, positions: list[int]) -> list[dict[str, Any]]:
+    gate, ctx = _SHARED["gates"][gate_id]
+    files = [_SHARED["files"][i] for i in positions]
     return [f.cache_json() for f in gate.check(files, ctx)]
+
+
+def _call_chunk(
+    function: Callable[[Sequence[SourceFile]], list[Any]], positions: list[int]
+) -> list[Any]:
+    return function([_SHARED["files"][i] for i in positions])

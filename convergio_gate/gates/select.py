@@ -11,13 +11,24 @@
 
 The working-tree modes use the git CLI (one process each) rather than pygit2, whose
 import alone would cost a pre-commit hook a third of its time budget.
+
+Each selection can also name the git blob id of what its reader returns for a path
+without reading it (``known_oids``), so a repository-wide gate can tell what changed
+since its last run: from the tree for ``diff``, from the index for staged content, and
+for the work tree from a stat cache like git's own (``<git dir>/convergio/cache/
+stat.bin``): a file whose size, mtime, ctime and inode are unchanged keeps its id; the
+others are read and hashed. An entry is stored only once its mtime is two seconds old,
+so a file rewritten within one timestamp tick of being hashed is never trusted.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
+import stat
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +37,12 @@ from convergio_gate.gates._base import SourceFile, blob_oid
 from convergio_gate.lang import detect
 
 MAX_FILE_BYTES = 8 << 20
+STAT_FORMAT = 1
+RACY_NS = 2_000_000_000
+
+
+def _no_oids(paths: Sequence[str]) -> Mapping[str, str]:
+    return {}
 
 
 @dataclass
@@ -39,6 +56,7 @@ class Selection:
     commit: str | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     base: str | None = None
+    known_oids: Callable[[Sequence[str]], Mapping[str, str]] = field(default=_no_oids)
 
 
 def git(root: Path, *args: str, data: bytes | None = None) -> bytes:
@@ -59,6 +77,24 @@ def repo_root(start: Path) -> Path:
             fix="run convergio-gate inside a git repository, or create one with `git init`",
         )
     return Path(proc.stdout.decode().strip())
+
+
+def repo_dirs(start: Path) -> tuple[Path, Path]:
+    """The work tree's root and the git dir its worktrees share (one git process)."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel", "--git-common-dir"],
+        cwd=start,
+        capture_output=True,
+        check=False,
+    )
+    lines = proc.stdout.decode().splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
+        raise GitError(
+            f"not a git repository (or any parent up to /): {start}",
+            fix="run convergio-gate inside a git repository, or create one with `git init`",
+        )
+    common = Path(lines[1])
+    return Path(lines[0]), common if common.is_absolute() else (start / common)
 
 
 def _split_z(raw: bytes) -> list[str]:
@@ -88,6 +124,105 @@ def _worktree_reader(root: Path) -> Callable[[str], bytes | None]:
     return read
 
 
+def git_dir(root: Path) -> Path | None:
+    """The git dir of the work tree at ``root`` (a worktree's ``.git`` file is followed),
+    found without running git."""
+    dot_git = root / ".git"
+    try:
+        if dot_git.is_dir():
+            return dot_git
+        if dot_git.is_file():
+            line = dot_git.read_text(encoding="utf-8", errors="replace").strip()
+            if line.startswith("gitdir:"):
+                found = Path(line[len("gitdir:") :].strip())
+                found = found if found.is_absolute() else (root / found)
+                return found if found.is_dir() else None
+    except OSError:
+        return None
+    return None
+
+
+def _worktree_oids(
+    root: Path, given: Mapping[str, str]
+) -> Callable[[Sequence[str]], Mapping[str, str]]:
+    """``known_oids`` for a work-tree reader: ``given`` (files already read), then the
+    stat cache; every file it answers for is a regular file the reader would return."""
+
+    def known(paths: Sequence[str]) -> Mapping[str, str]:
+        out = {p: given[p] for p in paths if p in given}
+        rest = [p for p in paths if p not in given]
+        if rest:
+            out.update(stat_oids(root, rest))
+        return out
+
+    return known
+
+
+def stat_oids(root: Path, paths: Sequence[str]) -> dict[str, str]:
+    """Path -> git blob id of the work-tree file, for the regular files of ``paths`` no
+    larger than MAX_FILE_BYTES, through the stat cache (see the module docstring)."""
+    where = git_dir(root)
+    cache_path = None if where is None else where / "convergio" / "cache" / "stat.bin"
+    old = _load_stats(cache_path)
+    keep: dict[str, tuple[int, int, int, int, bytes]] = {}
+    out: dict[str, str] = {}
+    trusted_before = time.time_ns() - RACY_NS
+    base = str(root) + "/"
+    for path in paths:
+        full = base + path
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+            continue
+        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        entry = old.get(path)
+        if entry is not None and entry[:4] == sig:
+            digest = entry[4]
+        else:
+            try:
+                with open(full, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            digest = bytes.fromhex(blob_oid(data))
+        out[path] = digest.hex()
+        if st.st_mtime_ns < trusted_before:
+            keep[path] = (*sig, digest)
+    asked = set(paths)
+    merged = {p: e for p, e in old.items() if p not in asked}
+    merged.update(keep)
+    if merged != old:
+        _save_stats(cache_path, merged)
+    return out
+
+
+def _load_stats(path: Path | None) -> dict[str, tuple[int, int, int, int, bytes]]:
+    if path is None:
+        return {}
+    try:
+        data = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != STAT_FORMAT:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _save_stats(path: Path | None, entries: dict[str, tuple[int, int, int, int, bytes]]) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(marshal.dumps({"version": STAT_FORMAT, "entries": entries}))
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
 def _gitlinks(root: Path) -> set[str]:
     raw = git(root, "ls-files", "-z", "--stage")
     out = set()
@@ -98,21 +233,30 @@ def _gitlinks(root: Path) -> set[str]:
     return out
 
 
-def _load(
-    root: Path, paths: Sequence[str], read: Callable[[str], bytes | None], selection: Selection
-) -> None:
+def _load(root: Path, paths: Sequence[str], selection: Selection) -> None:
+    """Read ``paths`` from the work tree into ``selection`` (one lstat each), skipping
+    what the work-tree reader would not return, with the reason when there is one."""
+    base = str(root) + "/"
     for path in paths:
-        full = root / path
-        if full.is_symlink():
+        try:
+            st = os.lstat(base + path)
+        except OSError:
+            continue  # gone since git listed it
+        if stat.S_ISLNK(st.st_mode):
             selection.skipped.append((path, "a symbolic link"))
             continue
-        if full.is_dir():
+        if stat.S_ISDIR(st.st_mode):
             selection.skipped.append((path, "a directory (a submodule?)"))
             continue
-        data = read(path)
-        if data is None:
-            if full.exists() and full.stat().st_size > MAX_FILE_BYTES:
-                selection.skipped.append((path, f"over {MAX_FILE_BYTES >> 20} MiB"))
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if st.st_size > MAX_FILE_BYTES:
+            selection.skipped.append((path, f"over {MAX_FILE_BYTES >> 20} MiB"))
+            continue
+        try:
+            with open(base + path, "rb") as handle:
+                data = handle.read()
+        except OSError:
             continue
         selection.files.append(make_source(path, data))
 
@@ -133,7 +277,8 @@ def select_files(root: Path, given: Sequence[str], cwd: Path) -> Selection:
     selection = Selection(
         "files", f"{len(paths)} files", [], list_files=lambda: tracked(root), read_file=read
     )
-    _load(root, paths, read, selection)
+    _load(root, paths, selection)
+    selection.known_oids = _worktree_oids(root, {f.path: f.oid for f in selection.files})
     return selection
 
 
@@ -142,14 +287,15 @@ def select_all(root: Path) -> Selection:
     links = _gitlinks(root)
     read = _worktree_reader(root)
     selection = Selection("all", "all files", [], list_files=lambda: paths, read_file=read)
-    _load(root, [p for p in paths if p not in links], read, selection)
+    _load(root, [p for p in paths if p not in links], selection)
+    selection.known_oids = _worktree_oids(root, {f.path: f.oid for f in selection.files})
     return selection
 
 
 def select_staged(root: Path) -> Selection:
     raw = git(root, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames")
     paths = _split_z(raw)
-    staged = _index_contents(root, paths)
+    staged, staged_oids = _index_contents(root, paths)
     worktree = _worktree_reader(root)
 
     def read(path: str) -> bytes | None:
@@ -164,13 +310,15 @@ def select_staged(root: Path) -> Selection:
             selection.skipped.append((path, "a symbolic link or submodule"))
             continue
         selection.files.append(make_source(path, data))
+    selection.known_oids = _worktree_oids(root, staged_oids)
     return selection
 
 
-def _index_contents(root: Path, paths: Sequence[str]) -> dict[str, bytes]:
-    """Staged content of regular files, read in one `git cat-file --batch`."""
+def _index_contents(root: Path, paths: Sequence[str]) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Staged content of regular files, read in one `git cat-file --batch`, and the blob
+    id of each."""
     if not paths:
-        return {}
+        return {}, {}
     stage = git(root, "ls-files", "-z", "--stage", "--", *paths)
     wanted: list[tuple[str, str]] = []
     for line in _split_z(stage):
@@ -179,9 +327,10 @@ def _index_contents(root: Path, paths: Sequence[str]) -> dict[str, bytes]:
         if mode in ("100644", "100755"):
             wanted.append((path, oid))
     if not wanted:
-        return {}
+        return {}, {}
     out = git(root, "cat-file", "--batch", data="".join(f"{o}\n" for _, o in wanted).encode())
     contents: dict[str, bytes] = {}
+    oids: dict[str, str] = {}
     pos = 0
     for path, _oid in wanted:
         header_end = out.index(b"\n", pos)
@@ -189,8 +338,9 @@ def _index_contents(root: Path, paths: Sequence[str]) -> dict[str, bytes]:
         start = header_end + 1
         if size <= MAX_FILE_BYTES:
             contents[path] = out[start : start + size]
+            oids[path] = _oid
         pos = start + size + 1
-    return contents
+    return contents, oids
 
 
 def select_diff(root: Path, spec: str) -> Selection:
@@ -252,7 +402,8 @@ def select_diff(root: Path, spec: str) -> Selection:
         selection.added[path] = lines
         selection.files.append(make_source(path, data))
     tree = head.tree
-    paths = [p for p in _tree_paths(g.repo, tree, "")]
+    blobs = dict(_tree_paths(g.repo, tree, ""))
+    paths = list(blobs)
 
     def read(path: str) -> bytes | None:
         try:
@@ -265,16 +416,18 @@ def select_diff(root: Path, spec: str) -> Selection:
 
     selection.list_files = lambda: paths
     selection.read_file = read
+    selection.known_oids = lambda wanted: {p: blobs[p] for p in wanted if p in blobs}
     return selection
 
 
-def _tree_paths(repo: object, tree: object, prefix: str) -> Iterator[str]:
+def _tree_paths(repo: object, tree: object, prefix: str) -> Iterator[tuple[str, str]]:
+    """(path, blob id) of every blob under ``tree`` but symbolic links."""
     for item in tree:  # type: ignore[attr-defined]
         name = f"{prefix}{item.name}"
         if item.type_str == "tree":
             yield from _tree_paths(repo, repo[item.id], name + "/")  # type: ignore[index]
         elif item.type_str == "blob" and item.filemode != 0o120000:
-            yield name
+            yield name, str(item.id)
 
 
 def history_commits(root: Path, rev: str) -> list[str]:

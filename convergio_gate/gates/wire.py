@@ -44,6 +44,7 @@ import json
 import marshal
 import os
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from convergio_gate import lang
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rules_data
-from convergio_gate.gates._base import Context, Finding, SourceFile, normalise
+from convergio_gate.gates._base import Context, Finding, SourceFile, blob_oid, normalise
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -71,8 +72,8 @@ TOKEN = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 2  # 2: tokens are kept as hashes
-SHARDS = 64
+INDEX_FORMAT = 3  # 2: tokens are kept as hashes; 3: content ids are git blob ids, packed
+SHARDS = 256
 
 
 # --------------------------------------------------------------------------- policy
@@ -198,13 +199,23 @@ def policy() -> Policy:
 
 
 def _any_match(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    return _globs(tuple(patterns)).match(name) is not None
 
 
 def _marker_match(marker: str, patterns: Iterable[str]) -> bool:
     """A decorator/annotation/attribute matches by its full name or its last part."""
-    last = re.split(r"\.|::", marker)[-1]
-    return any(fnmatch.fnmatchcase(marker, p) or fnmatch.fnmatchcase(last, p) for p in patterns)
+    compiled = _globs(tuple(patterns))
+    if compiled.match(marker) is not None:
+        return True
+    return compiled.match(re.split(r"\.|::", marker)[-1]) is not None
+
+
+@cache
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """fnmatch ``patterns`` as one regex (fnmatch's own translation, as alternatives)."""
+    if not patterns:
+        return re.compile("(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 # ---------------------------------------------------------------------- definitions
@@ -296,6 +307,7 @@ class _Extractor:
         self.header = _any_match(source.path, policy.header_paths)
         self.package = ""
         self.imports: dict[str, str] = {}  # local name -> qualified name, "?" if outside
+        self._tests_memo: dict[int, bool] = {}  # node id -> inside a test block
 
     def run(self) -> list[Definition]:
         compiled = lang.query(self.language, "definitions")
@@ -467,21 +479,40 @@ class _Extractor:
         return False
 
     def _in_tests(self, node: Node) -> bool:
-        blocks = self.policy.test_blocks.get(self.family, frozenset())
+        """Whether an enclosing call is a test block (``describe(...)``) or an enclosing
+        Rust module is ``#[cfg(test)]``.
+
+        The answer for each ancestor is kept, so the walk up stops at the first ancestor
+        seen before: a file wrapped in one big function (a UMD bundle) would otherwise
+        have the wrapper's whole text decoded and reduced once per definition inside it.
+        """
+        memo = self._tests_memo
+        chain: list[Node] = []
         ancestor = node.parent
+        found = False
         while ancestor is not None:
-            if blocks and ancestor.type == "call_expression":
-                callee = _dotted(_text(ancestor.child_by_field_name("function")))
-                if callee.split(".", 1)[0] in blocks:
-                    return True
-            if (
-                self.language == "rust"
-                and ancestor.type == "mod_item"
-                and "cfg(test)" in _rust_attributes(ancestor)
-            ):
-                return True
+            known = memo.get(ancestor.id)
+            if known is not None:
+                found = known
+                break
+            chain.append(ancestor)
             ancestor = ancestor.parent
-        return False
+        for item in reversed(chain):
+            found = found or self._is_test_block(item)
+            memo[item.id] = found
+        return found
+
+    def _is_test_block(self, node: Node) -> bool:
+        blocks = self.policy.test_blocks.get(self.family, frozenset())
+        if blocks and node.type == "call_expression":
+            callee = _dotted(_text(node.child_by_field_name("function")))
+            if callee.split(".", 1)[0] in blocks:
+                return True
+        return (
+            self.language == "rust"
+            and node.type == "mod_item"
+            and "cfg(test)" in _rust_attributes(node)
+        )
 
     def _in_main(self, node: Node) -> bool:
         if self.language != "python":
@@ -996,24 +1027,92 @@ def tokenise(data: bytes) -> dict[bytes, int]:
     binary."""
     if b"\0" in data[:8192]:
         return {}
-    return {token_key(t): n for t, n in Counter(TOKEN.findall(data)).items()}
+    keys = _KEYS
+    if len(keys) > MAX_KEYS:
+        keys.clear()
+    out: dict[bytes, int] = {}
+    for token, n in Counter(TOKEN.findall(data)).items():
+        key = keys.get(token)
+        if key is None:
+            key = keys[token] = token_key(token)
+        out[key] = n
+    return out
+
+
+#: token -> token_key(token), kept across files: most tokens recur, and hashing each
+#: again is a third of the cost of tokenising (in memory only; never stored).
+_KEYS: dict[bytes, bytes] = {}
+MAX_KEYS = 1 << 20
 
 
 @dataclass
 class IndexState:
-    """What the index knows: each file's content hash, the token total, the classes."""
+    """What the index stores: each file's content id, the token total, the classes.
 
-    files: dict[str, bytes] = field(default_factory=dict)  # path -> sha1 digest
-    counts: Counter[bytes] = field(default_factory=Counter)
+    The token total is kept packed, as it is on disk: ``keys`` holds the 8-byte token
+    hashes in sorted order and ``values`` their counts, so loading it is one read, and
+    the few tokens a commit defines are found by binary search. The full mapping is
+    built only when many tokens are asked for (a whole-repository run).
+    """
+
+    files: dict[str, bytes] = field(default_factory=dict)  # path -> git blob id (20 bytes)
+    keys: bytes = b""
+    values: array[int] = field(default_factory=lambda: array("I"))
     classes: dict[str, list[ClassEntry]] = field(default_factory=dict)
+    #: Names this state as stored (random, set when it is written); "" for one never
+    #: written. Results worked out against a stored state are cached under its stamp.
+    stamp: str = field(default="", compare=False)
+    _lookups: int = field(default=0, repr=False, compare=False)
+    _mapping: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(
+        cls, files: dict[str, bytes], counts: Mapping[bytes, int], classes: dict[str, Any]
+    ) -> IndexState:
+        ordered = sorted(k for k, n in counts.items() if n > 0)
+        values = array("I", [counts[k] for k in ordered])
+        return cls(files, b"".join(ordered), values, classes)
+
+    def get(self, key: bytes) -> int:
+        if self._mapping is not None:
+            return self._mapping.get(key, 0)
+        self._lookups += 1
+        if self._lookups > BISECT_LOOKUPS:
+            return self.mapping().get(key, 0)
+        keys, lo, hi = self.keys, 0, len(self.values)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            probe = keys[mid * 8 : mid * 8 + 8]
+            if probe < key:
+                lo = mid + 1
+            elif probe > key:
+                hi = mid
+            else:
+                return self.values[mid]
+        return 0
+
+    def mapping(self) -> dict[bytes, int]:
+        """Every token's count as a dict (built once; callers must not change it)."""
+        if self._mapping is None:
+            keys = self.keys
+            pairs = zip((keys[i : i + 8] for i in range(0, len(keys), 8)), self.values, strict=True)
+            self._mapping = dict(pairs)
+        return self._mapping
+
+
+#: Past this many lookups in one index, a dict of every token is built instead.
+BISECT_LOOKUPS = 4096
+#: A change to more files than this is folded into the stored index (rewritten);
+#: a smaller one is applied on top of it in memory, and nothing is written.
+FOLD_FILES = 48
 
 
 class BlobStore:
     """Per-content token counts, so a changed file's old counts can be taken back out.
 
-    Kept in ``SHARDS`` files by the first byte of the content hash: a warm run touches
-    only the shards of the files that changed. Entries for content no longer in the
-    repository are dropped whenever their shard is rewritten.
+    Kept in ``SHARDS`` files by the first byte of the content id: a run touches only the
+    shards of the files that changed. Entries for content no longer in the repository
+    are dropped whenever their shard is rewritten.
     """
 
     def __init__(self, directory: Path | None) -> None:
@@ -1031,7 +1130,7 @@ class BlobStore:
         return self.loaded[shard]
 
     def _path(self, shard: int) -> Path | None:
-        return None if self.directory is None else self.directory / f"blobs-{shard:02d}.bin"
+        return None if self.directory is None else self.directory / f"blobs-{shard:02x}.bin"
 
     def get(self, digest: bytes) -> dict[bytes, int] | None:
         return self._load(self.shard(digest)).get(digest)
@@ -1103,7 +1202,7 @@ def cache_dir(root: Path) -> Path | None:
     return None
 
 
-#: The last index built in this process, per cache location (content-checked on use).
+#: The last index stored or loaded in this process, per cache location.
 _MEMORY: dict[str, tuple[IndexState, BlobStore]] = {}
 
 
@@ -1115,21 +1214,65 @@ class IndexStats:
 
 
 class ReferenceIndex:
-    """How often each identifier token occurs across the repository's files."""
+    """How often each identifier token occurs across the repository's files.
 
-    def __init__(self, state: IndexState, stats: IndexStats) -> None:
+    The stored state, plus what changed since it was stored: the token counts of the
+    changed files (their new counts less their stored ones) and their classes.
+    """
+
+    def __init__(
+        self,
+        state: IndexState,
+        stats: IndexStats,
+        delta: Mapping[bytes, int] | None = None,
+        changed_classes: Mapping[str, list[ClassEntry] | None] | None = None,
+    ) -> None:
         self.state = state
         self.stats = stats
+        self.delta = dict(delta or {})
+        self.changed_classes = dict(changed_classes or {})
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
 
     def count(self, token: bytes) -> int:
-        return self.state.counts.get(token_key(token), 0)
+        return self.count_key(token_key(token))
+
+    def counter(self, lookups: int) -> Callable[[bytes], int]:
+        """``count`` for about ``lookups`` tokens: many build the full mapping at once."""
+        if lookups <= BISECT_LOOKUPS:
+            return self.count
+        counts = self.state.mapping()
+        delta = self.delta
+
+        def count(token: bytes) -> int:
+            key = token_key(token)
+            return counts.get(key, 0) + delta.get(key, 0)
+
+        return count
+
+    def count_key(self, key: bytes) -> int:
+        return self.state.get(key) + self.delta.get(key, 0)
+
+    def totals(self) -> Counter[bytes]:
+        """Every token's count (hashed), as one mapping: for tests and tools."""
+        counts = Counter(self.state.mapping())
+        counts.update(self.delta)
+        return +counts
+
+    def class_lists(self) -> dict[str, list[ClassEntry]]:
+        """Path -> the classes it defines, for every file of the repository."""
+        merged = dict(self.state.classes)
+        for path, entries in self.changed_classes.items():
+            if entries is None:
+                merged.pop(path, None)
+            else:
+                merged[path] = entries
+        return merged
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Class name -> (module, bases) of every class of that name in the repository."""
         if self._classes is None:
             merged: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-            for path, entries in self.state.classes.items():
+            for path, entries in self.class_lists().items():
                 module = module_name(path)
                 for name, bases in entries:
                     merged.setdefault(name, []).append((module, tuple(bases)))
@@ -1138,60 +1281,145 @@ class ReferenceIndex:
 
     @classmethod
     def build(
-        cls, root: Path, paths: Iterable[str], read: Reader, overrides: Mapping[str, bytes]
+        cls,
+        root: Path,
+        paths: Iterable[str],
+        read: Reader,
+        overrides: Mapping[str, bytes],
+        known: Mapping[str, str] | None = None,
     ) -> ReferenceIndex:
-        """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed."""
+        """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed.
+
+        ``known`` maps paths to the git blob id of their content as ``overrides`` or
+        ``read`` give it (the selection knows it without reading, from a stat cache or a
+        tree): such a file is neither read nor hashed unless its content is new to the
+        index.
+        """
         directory = cache_dir(root)
         memo = str(directory or root.resolve())
         state, store = _MEMORY.get(memo) or (None, None)
         if state is None or store is None:
             store = BlobStore(directory)
             state = _load_state(directory) or IndexState()
+        known = known or {}
         stats = IndexStats()
         current: dict[str, bytes] = {}
         changed: dict[str, bytes] = {}
+        stored = state.files
         for path in dict.fromkeys([*paths, *overrides]):
-            data = overrides[path] if path in overrides else read(path)
+            data = overrides.get(path)
+            oid = known.get(path)
+            if oid is not None:
+                digest = bytes.fromhex(oid)
+                if stored.get(path) == digest:
+                    current[path] = digest
+                    continue
             if data is None:
-                continue
-            digest = hashlib.sha1(data, usedforsecurity=False).digest()
+                data = read(path)
+                if data is None:
+                    continue
+            digest = bytes.fromhex(oid if path in overrides and oid else blob_oid(data))
             current[path] = digest
-            if state.files.get(path) != digest:
+            if stored.get(path) != digest:
                 changed[path] = data
         stats.files = len(current)
-        gone = [p for p in state.files if p not in current]
-        if not changed and not gone:
-            _MEMORY[memo] = (state, store)
-            return cls(state, stats)
-        if not state.files or len(changed) + len(gone) > len(current) // 2:
-            state = _rebuild(current, changed, state, read, overrides, store, stats)
-        else:
-            state = _update(current, changed, gone, state, read, overrides, store, stats)
-        _save_state(directory, state)
-        store.save(set(current.values()))
+        gone = [p for p in stored if p not in current]
         _MEMORY[memo] = (state, store)
-        return cls(state, stats)
+        if not changed and not gone:
+            return cls(state, stats)
+        if not stored or len(changed) + len(gone) > len(current) // 2:
+            state = _rebuild(current, changed, state, read, overrides, store, stats)
+            return cls(_keep(directory, memo, state, store, current), stats)
+        delta: Counter[bytes] = Counter()
+        for path in [*gone, *changed]:
+            digest_was = stored.get(path)
+            if digest_was is None:
+                continue
+            old = store.get(digest_was)
+            if old is None:  # the cache lost it: start over rather than guess
+                state = _rebuild(current, changed, IndexState(), read, overrides, store, stats)
+                return cls(_keep(directory, memo, state, store, current), stats)
+            delta.subtract(old)
+        fold = len(changed) + len(gone) > FOLD_FILES
+        changed_classes: dict[str, list[ClassEntry] | None] = dict.fromkeys(gone)
+        for path, data in changed.items():
+            digest = current[path]
+            new = store.get(digest) if fold else None
+            if new is None:
+                new = tokenise(data)
+                stats.tokenised += 1
+                if fold:
+                    store.put(digest, new)
+            delta.update(new)
+            changed_classes[path] = extract_classes(path, data)
+        index = cls(state, stats, delta, changed_classes)
+        if not fold:
+            return index
+        counts = dict(state.mapping())
+        for key, n in delta.items():
+            counts[key] = counts.get(key, 0) + n
+        folded = IndexState.of(dict(current), counts, index.class_lists())
+        return cls(_keep(directory, memo, folded, store, current), stats)
+
+
+def _keep(
+    directory: Path | None,
+    memo: str,
+    state: IndexState,
+    store: BlobStore,
+    current: Mapping[str, bytes],
+) -> IndexState:
+    """Store ``state`` on disk and in this process's memory; return it."""
+    _save_state(directory, state)
+    store.save(set(current.values()))
+    _MEMORY[memo] = (state, store)
+    return state
 
 
 def _load_state(directory: Path | None) -> IndexState | None:
     data = _read_marshal(None if directory is None else directory / "index.bin", "index")
     if data is None:
         return None
-    files, counts, classes = data.get("files"), data.get("counts"), data.get("classes")
-    if not (isinstance(files, dict) and isinstance(counts, dict) and isinstance(classes, dict)):
+    files, keys, values, classes = (
+        data.get("files"),
+        data.get("keys"),
+        data.get("values"),
+        data.get("classes"),
+    )
+    if not (
+        isinstance(files, dict)
+        and isinstance(keys, bytes)
+        and isinstance(values, bytes)
+        and isinstance(classes, dict)
+    ):
         return None
+    counts = array("I")
+    try:
+        counts.frombytes(values)
+    except ValueError:
+        return None
+    if len(keys) != 8 * len(counts):
+        return None
+    stamp = data.get("stamp")
     return IndexState(
-        files, Counter(counts), {p: [(n, tuple(b)) for n, b in v] for p, v in classes.items()}
+        files,
+        keys,
+        counts,
+        {p: [(n, tuple(b)) for n, b in v] for p, v in classes.items()},
+        stamp if isinstance(stamp, str) else "",
     )
 
 
 def _save_state(directory: Path | None, state: IndexState) -> None:
     if directory is None:
         return
+    state.stamp = os.urandom(12).hex()
     payload = {
         "files": state.files,
-        "counts": dict(state.counts),
+        "keys": state.keys,
+        "values": state.values.tobytes(),
         "classes": {p: [(n, list(b)) for n, b in v] for p, v in state.classes.items()},
+        "stamp": state.stamp,
     }
     _write_marshal(directory / "index.bin", "index", payload)
 
@@ -1206,64 +1434,33 @@ def _rebuild(
     stats: IndexStats,
 ) -> IndexState:
     stats.rebuilt = True
-    state = IndexState(files=dict(current))
+    counts: Counter[bytes] = Counter()
+    classes: dict[str, list[ClassEntry]] = {}
     for path, digest in current.items():
         data = changed.get(path)
         if data is None:
             data = overrides[path] if path in overrides else read(path)
         if data is None:
             continue
-        state.classes[path] = _classes_of(path, data, old, digest)
-        counts = store.get(digest)
-        if counts is not None:
-            state.counts.update(counts)
+        classes[path] = _classes_of(path, data, old, digest)
+        found = store.get(digest)
+        if found is not None:
+            counts.update(found)
             continue
         stats.tokenised += 1
         if b"\0" in data[:8192]:
             store.put(digest, {})
             continue
-        counts = tokenise(data)
-        store.put(digest, counts)
-        state.counts.update(counts)
-    return state
+        found = tokenise(data)
+        store.put(digest, found)
+        counts.update(found)
+    return IndexState.of(dict(current), counts, classes)
 
 
 def _classes_of(path: str, data: bytes, old: IndexState, digest: bytes) -> list[ClassEntry]:
     if old.files.get(path) == digest and path in old.classes:
         return old.classes[path]
     return extract_classes(path, data)
-
-
-def _update(
-    current: Mapping[str, bytes],
-    changed: Mapping[str, bytes],
-    gone: Sequence[str],
-    state: IndexState,
-    read: Reader,
-    overrides: Mapping[str, bytes],
-    store: BlobStore,
-    stats: IndexStats,
-) -> IndexState:
-    counts = Counter(state.counts)
-    for path in [*gone, *changed]:
-        digest = state.files.get(path)
-        if digest is None:
-            continue
-        old = store.get(digest)
-        if old is None:  # the cache lost it: start over rather than guess
-            return _rebuild(current, changed, IndexState(), read, overrides, store, stats)
-        counts.subtract(old)
-    classes = {p: v for p, v in state.classes.items() if p in current}
-    for path, data in changed.items():
-        digest = current[path]
-        new = store.get(digest)
-        if new is None:
-            new = tokenise(data)
-            stats.tokenised += 1
-            store.put(digest, new)
-        counts.update(new)
-        classes[path] = extract_classes(path, data)
-    return IndexState(dict(current), +counts, classes)
 
 
 # ------------------------------------------------------------------- entry points
@@ -1558,44 +1755,299 @@ def _public_setting(settings: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
+WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+DIGIT_BYTES = frozenset(b"0123456789")
+
+
 def _occurrences(data: bytes, tokens: set[bytes]) -> dict[bytes, list[int]]:
+    """Where each of ``tokens`` occurs in ``data`` as a whole identifier token.
+
+    Each name is found with ``bytes.find`` (C speed; definitions are few, tokens many),
+    then checked to be a token the way ``TOKEN`` splits them: not followed by an
+    identifier character, and not preceded by one but for a run of digits (``9abc``
+    holds the token ``abc``; ``x9abc`` does not).
+    """
     found: dict[bytes, list[int]] = {}
-    for match in TOKEN.finditer(data):
-        token = match.group()
-        if token in tokens:
-            found.setdefault(token, []).append(match.start())
+    size = len(data)
+    for token in tokens:
+        at = data.find(token)
+        while at >= 0:
+            end = at + len(token)
+            if end < size and data[end] in WORD_BYTES:
+                at = data.find(token, end)
+                continue
+            start = at
+            while start > 0 and data[start - 1] in DIGIT_BYTES:
+                start -= 1
+            if not (start > 0 and data[start - 1] in WORD_BYTES):
+                found.setdefault(token, []).append(at)
+            at = data.find(token, end)
     return found
+
+
+#: A definition with how often its own token occurs inside its own span.
+Candidate = tuple[Definition, int]
+
+
+def candidates(source: SourceFile) -> list[Candidate]:
+    """``source``'s definitions, each with the count of its token inside itself.
+
+    A definition is unreferenced when the repository-wide count of its token equals
+    that count: every occurrence is inside the definition. Both parts depend only on
+    the file's content and path, so they are cached by them.
+    """
+    items = definitions(source)
+    if not items:
+        return []
+    local = _occurrences(source.data, {d.token for d in items})
+    out = []
+    for d in items:
+        inside = sum(1 for offset in local.get(d.token, ()) if d.start <= offset < d.end)
+        out.append((d, inside))
+    return out
+
+
+def _pack(item: Candidate) -> tuple[Any, ...]:
+    d, inside = item
+    c = d.container
+    box = None if c is None else (c.name, c.bases, c.markers, c.exported, c.trait_impl)
+    return (
+        d.name, d.token, d.kind, d.qualname, d.language, d.line, d.column, d.start, d.end,
+        d.top_level, d.markers, d.exported, d.private, d.override, d.in_tests, d.in_main,
+        box, d.bases, inside,
+    )  # fmt: skip
+
+
+def _unpack(path: str, row: Sequence[Any]) -> Candidate:
+    box = row[16]
+    container = None if box is None else Container(*box)
+    definition = Definition(
+        name=row[0],
+        token=row[1],
+        kind=row[2],
+        qualname=row[3],
+        path=path,
+        language=row[4],
+        line=row[5],
+        column=row[6],
+        start=row[7],
+        end=row[8],
+        top_level=row[9],
+        markers=row[10],
+        exported=row[11],
+        private=row[12],
+        override=row[13],
+        in_tests=row[14],
+        in_main=row[15],
+        container=container,
+        bases=row[17],
+    )
+    return definition, row[18]
+
+
+def candidates_packed(files: Sequence[SourceFile]) -> list[list[tuple[Any, ...]]]:
+    """:func:`candidates` of each file, packed as the cache stores them (and as a
+    worker process sends them back)."""
+    return [[_pack(c) for c in candidates(source)] for source in files]
+
+
+class DefinitionStore:
+    """Each file's candidates by path and git blob id, so a file is parsed once.
+
+    Sharded by blob id like :class:`BlobStore`. What it holds is what the file defines
+    (names, kinds, positions, decorators and bases: what a finding would show), never a
+    string's content. Keyed by the gate's version and the digest of every rule file
+    too: a change of either empties it.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.kind = f"defs:{WireGate.version}:{rules_data.digest()}"
+        self.loaded: dict[int, dict[str, list[tuple[Any, ...]]]] = {}
+        self.dirty: set[int] = set()
+
+    @staticmethod
+    def key(path: str, oid: str) -> str:
+        return f"{oid}\0{path}"
+
+    def _load(self, shard: int) -> dict[str, list[tuple[Any, ...]]]:
+        if shard not in self.loaded:
+            path = None if self.directory is None else self.directory / f"defs-{shard:02x}.bin"
+            self.loaded[shard] = _read_marshal(path, self.kind) or {}
+        return self.loaded[shard]
+
+    def get(self, path: str, oid: str) -> list[tuple[Any, ...]] | None:
+        return self._load(int(oid[:2], 16)).get(self.key(path, oid))
+
+    def put(self, path: str, oid: str, rows: list[tuple[Any, ...]]) -> None:
+        shard = int(oid[:2], 16)
+        self._load(shard)[self.key(path, oid)] = rows
+        self.dirty.add(shard)
+
+    def save(self, live: set[str]) -> None:
+        """Write the changed shards, keeping the entries of files still in the repository
+        (``live``: their keys) and those written in this run."""
+        if self.directory is None:
+            return
+        for shard in sorted(self.dirty):
+            entries = self.loaded[shard]
+            path = self.directory / f"defs-{shard:02x}.bin"
+            _write_marshal(path, self.kind, {k: v for k, v in entries.items() if k in live})
+        self.dirty = set()
+
+
+#: What the engine hands a repository-wide gate to spread per-file work over its worker
+#: processes: ``submit(function, files)`` starts ``function`` on chunks of ``files`` and
+#: returns a wait() that gives the results in the order of ``files``.
+Submit = Callable[
+    [Callable[[Sequence[SourceFile]], list[Any]], Sequence[SourceFile]], Callable[[], list[Any]]
+]
+
+
+def _serial(
+    function: Callable[[Sequence[SourceFile]], list[Any]], files: Sequence[SourceFile]
+) -> Callable[[], list[Any]]:
+    results = function(files)
+    return lambda: results
+
+
+def file_candidates(
+    files: Sequence[SourceFile], ctx: Context, store: DefinitionStore
+) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
+    """Start finding the candidates of ``files`` (from the store, the rest in the
+    engine's worker processes when it has them); the returned wait() gives them packed
+    (unpack with :func:`_unpack`)."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    todo: list[SourceFile] = []
+    for source in files:
+        found = store.get(source.path, source.oid)
+        if found is None:
+            todo.append(source)
+        else:
+            rows[source.path] = found
+    submit: Submit = ctx.extra.get("submit") or _serial
+    wait = submit(candidates_packed, todo) if todo else (lambda: [])
+
+    def result() -> dict[str, list[tuple[Any, ...]]]:
+        for source, packed in zip(todo, wait(), strict=True):
+            rows[source.path] = packed
+            store.put(source.path, source.oid, packed)
+        return rows
+
+    return result
 
 
 def unreferenced(
     files: Sequence[SourceFile], paths: Sequence[str], ctx: Context
 ) -> tuple[list[Definition], ReferenceIndex]:
     """The definitions of ``files`` whose name occurs nowhere outside themselves."""
+    store = DefinitionStore(cache_dir(ctx.root))
+    pending = file_candidates(files, ctx, store)
+    index = _index(files, paths, ctx)
+    return _dead(files, pending(), index, store), index
+
+
+def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> ReferenceIndex:
     overrides = {f.path: f.data for f in files}
-    index = ReferenceIndex.build(ctx.root, paths, ctx.read, overrides)
-    dead: list[Definition] = []
-    for source in files:
-        items = definitions(source)
-        if not items:
-            continue
-        local = _occurrences(source.data, {d.token for d in items})
-        for d in items:
-            here = local.get(d.token, [])
-            outside = sum(1 for offset in here if not d.start <= offset < d.end)
-            if index.count(d.token) - len(here) + outside == 0:
-                dead.append(d)
-    return dead, index
+    rest = [p for p in paths if p not in overrides]
+    known = dict(ctx.known_oids(rest)) if rest else {}
+    known.update((f.path, f.oid) for f in files)
+    return ReferenceIndex.build(ctx.root, paths, ctx.read, overrides, known)
+
+
+def _dead(
+    files: Sequence[SourceFile],
+    found: Mapping[str, list[tuple[Any, ...]]],
+    index: ReferenceIndex,
+    store: DefinitionStore,
+) -> list[Definition]:
+    if store.dirty:
+        live = {DefinitionStore.key(p, d.hex()) for p, d in index.state.files.items()}
+        live.update(DefinitionStore.key(f.path, f.oid) for f in files)
+        store.save(live)
+    rows = [(source.path, row) for source in files for row in found.get(source.path, ())]
+    counts = index.counter(len(rows))
+    return [_unpack(path, row)[0] for path, row in rows if counts(row[1]) == row[-1]]
+
+
+class VerdictStore:
+    """Each checked file's verdicts (its unreferenced definitions, each with the rule that
+    exempts it or none), valid for one stored index state.
+
+    A verdict depends on the file (path and content), on the rest of the repository
+    (through the index: token counts, classes, the packaging files), on the rules and
+    on the ``public`` setting. So entries are kept by path and blob id, under the stamp
+    of the index state they were worked out against and a key of the rest, and used
+    only when the repository is exactly that state (nothing changed since it was
+    stored): a re-run over an unchanged tree then parses, counts and judges nothing.
+    """
+
+    def __init__(self, directory: Path | None, public: Sequence[str]) -> None:
+        self.path = None if directory is None else directory / "verdicts.bin"
+        self.kind = f"verdicts:{WireGate.version}:{rules_data.digest()}:{json.dumps(public)}"
+        data = _read_marshal(self.path, self.kind) or {}
+        stamp, entries = data.get("stamp"), data.get("files")
+        self.stamp = stamp if isinstance(stamp, str) else ""
+        self.entries: dict[str, list[tuple[Any, ...]]] = (
+            entries if isinstance(entries, dict) else {}
+        )
+
+    def lookup(self, files: Sequence[SourceFile]) -> dict[str, list[tuple[Any, ...]]]:
+        out = {}
+        for source in files:
+            found = self.entries.get(DefinitionStore.key(source.path, source.oid))
+            if found is not None:
+                out[source.path] = found
+        return out
+
+    def save(self, stamp: str, fresh: Mapping[str, list[tuple[Any, ...]]]) -> None:
+        if self.path is None or not stamp or not fresh:
+            return
+        entries = self.entries if stamp == self.stamp else {}
+        entries.update(fresh)
+        _write_marshal(self.path, self.kind, {"stamp": stamp, "files": entries})
+
+
+def _unchanged(index: ReferenceIndex) -> bool:
+    """Whether ``index`` is a stored state as it is, with nothing applied on top."""
+    return bool(index.state.stamp) and not index.delta and not index.changed_classes
 
 
 def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition, str | None]]:
     """Every unreferenced definition of ``files``, with the rule that exempts it (or None)."""
     public = _public_setting(ctx.settings)
     paths = list(ctx.repo_files())
-    dead, index = unreferenced(files, paths, ctx)
-    if not dead:
-        return []
-    judge = Judge(policy(), index, entry_points(paths, _reader(ctx, files)), public)
-    return [(d, judge.exemption(d)) for d in dead]
+    directory = cache_dir(ctx.root)
+    kept = VerdictStore(directory, public)
+    covered = kept.lookup(files) if kept.stamp else {}
+    store = DefinitionStore(directory)
+    if covered:  # usable only against the very state they were worked out against
+        index = _index(files, paths, ctx)
+        if not (_unchanged(index) and index.state.stamp == kept.stamp):
+            covered = {}
+        rest = [f for f in files if f.path not in covered]
+        pending = file_candidates(rest, ctx, store) if rest else dict
+    else:  # parse (in the workers, when there are many) while the index is built
+        rest = list(files)
+        pending = file_candidates(rest, ctx, store)
+        index = _index(files, paths, ctx)
+    dead = _dead(rest, pending(), index, store)
+    judged: list[tuple[Definition, str | None]] = []
+    if dead:
+        judge = Judge(policy(), index, entry_points(paths, _reader(ctx, files)), public)
+        judged = [(d, judge.exemption(d)) for d in dead]
+    if _unchanged(index):
+        fresh: dict[str, list[tuple[Any, ...]]] = {
+            DefinitionStore.key(f.path, f.oid): [] for f in rest
+        }
+        oids = {f.path: f.oid for f in rest}
+        for d, exemption in judged:
+            fresh[DefinitionStore.key(d.path, oids[d.path])].append((*_pack((d, 0)), exemption))
+        kept.save(index.state.stamp, fresh)
+    by_path = {f.path: i for i, f in enumerate(files)}
+    for path, rows in covered.items():
+        judged.extend((_unpack(path, row[:-1])[0], row[-1]) for row in rows)
+    return sorted(judged, key=lambda item: by_path[item[0].path])
 
 
 class WireGate:

@@ -18,7 +18,7 @@ from helpers import git
 
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules, wire
-from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, normalise
+from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid, normalise
 from convergio_gate.gates.select import make_source
 
 RULES = rules.rules("wire")
@@ -642,7 +642,7 @@ def test_a_warm_run_reads_the_cache_and_tokenises_nothing(tmp_path: Path) -> Non
     wire._MEMORY.clear()  # as a new process would
     warm = build(ctx)
     assert (warm.stats.rebuilt, warm.stats.tokenised) == (False, 0)
-    assert warm.state.counts == cold.state.counts
+    assert warm.totals() == cold.totals()
     assert warm.count(b"g7") == 1
 
 
@@ -664,8 +664,8 @@ def test_an_update_equals_a_rebuild(tmp_path: Path) -> None:
     same = context(tmp_path / "a")
     rebuilt = wire.ReferenceIndex.build(tmp_path / "b", same.repo_files(), same.read, {})
     assert rebuilt.stats.rebuilt
-    assert updated.state.counts == rebuilt.state.counts
-    assert updated.state.classes == rebuilt.state.classes
+    assert updated.totals() == rebuilt.totals()
+    assert updated.class_lists() == rebuilt.class_lists()
     assert updated.count(b"f4") == 0 and updated.count(b"replaced") == 2
 
 
@@ -680,7 +680,7 @@ def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     wire._MEMORY.clear()
     again = build(ctx)
     assert again.stats.rebuilt
-    assert again.state.counts == first.state.counts
+    assert again.totals() == first.totals()
 
 
 @pytest.mark.usefixtures("fresh_memory")
@@ -758,3 +758,157 @@ def test_entry_points_from_packaging_metadata(tmp_path: Path) -> None:
         ("legacy.app", "start"),
     }
     assert entries.files == {"web/dist/index", "web/bin/w"}
+
+
+# ------------------------------------------------------------- what is cached per file
+
+
+def git_repo(root: Path, files: Mapping[str, str]) -> Context:
+    """A real repository (the definitions store lives in its git dir)."""
+    root.mkdir(parents=True, exist_ok=True)
+    git(root, "init", "--quiet")
+    write(root, files)
+    return context(root)
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_a_file_seen_before_is_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"app/a.py": "def used():\n    pass\n\n\ndef dead():\n    pass\n", "b.py": "used()\n"}
+    ctx = git_repo(tmp_path, files)
+    first = wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)
+    assert dead_names(first) == {"dead"}
+    assert list((tmp_path / ".git/convergio/cache/wire").glob("defs-*.bin"))
+
+    def no_parse(source: SourceFile) -> list[wire.Definition]:
+        raise AssertionError(f"{source.path} parsed again")
+
+    monkeypatch.setattr(wire, "definitions", no_parse)
+    wire._MEMORY.clear()
+    assert wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx) == first
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_a_changed_file_or_changed_rules_are_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"app/a.py": "def used():\n    pass\n", "b.py": "used()\n"}
+    ctx = git_repo(tmp_path, files)
+    assert wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx) == []
+    write(tmp_path, {"app/a.py": "def used():\n    pass\n\n\ndef later():\n    pass\n"})
+    found = wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)
+    assert dead_names(found) == {"later"}
+    parsed: list[str] = []
+    real = wire.definitions
+
+    def counting(source: SourceFile) -> list[wire.Definition]:
+        parsed.append(source.path)
+        return real(source)
+
+    monkeypatch.setattr(wire, "definitions", counting)
+    monkeypatch.setattr(wire.rules_data, "digest", lambda: "other-rules")
+    assert dead_names(wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)) == {"later"}
+    assert parsed == ["app/a.py"]
+
+
+def test_occurrences_split_tokens_as_the_tokeniser_does() -> None:
+    data = b"abc 9abc x9abc abcd _abc abc9 a.abc\xc3\xa9abc abc$abc (abc)"
+    tokens = {b"abc", b"abcd", b"a"}
+    expected: dict[bytes, list[int]] = {}
+    for match in wire.TOKEN.finditer(data):
+        if match.group() in tokens:
+            expected.setdefault(match.group(), []).append(match.start())
+    assert wire._occurrences(data, tokens) == expected
+    assert wire._occurrences(b"", tokens) == {}
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_known_ids_spare_reading_unchanged_files(tmp_path: Path) -> None:
+    files = {f"m{i}.py": f"def f{i}():\n    g{i}()\n" for i in range(10)}
+    ctx = repo_with_git_dir(tmp_path, files)
+    build(ctx)
+    wire._MEMORY.clear()
+    known = {p: blob_oid((tmp_path / p).read_bytes()) for p in files}
+    write(tmp_path, {"m3.py": "def f3():\n    h3()\n"})
+    known.pop("m3.py")
+
+    def read(path: str) -> bytes | None:
+        assert path == "m3.py", f"{path} read although its id is known"
+        return (tmp_path / path).read_bytes()
+
+    index = wire.ReferenceIndex.build(tmp_path, sorted(files), read, {}, known)
+    assert index.count(b"h3") == 1 and index.count(b"g3") == 0 and index.count(b"g4") == 1
+    assert not index.stats.rebuilt and index.stats.tokenised == 1
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_a_small_change_is_not_written_a_large_one_is_folded(tmp_path: Path) -> None:
+    files = {f"m{i}.py": f"def f{i}():\n    g{i}()\n" for i in range(3 * wire.FOLD_FILES)}
+    ctx = repo_with_git_dir(tmp_path, files)
+    build(ctx)
+    stored = tmp_path / ".git/convergio/cache/wire/index.bin"
+    before = stored.read_bytes()
+    write(tmp_path, {"m0.py": "def f0():\n    k0()\n"})
+    wire._MEMORY.clear()
+    small = build(ctx)
+    assert stored.read_bytes() == before  # applied in memory only
+    assert small.count(b"k0") == 1 and small.count(b"g0") == 0
+    changed = {f"m{i}.py": f"def f{i}():\n    k{i}()\n" for i in range(wire.FOLD_FILES + 1)}
+    write(tmp_path, changed)
+    wire._MEMORY.clear()
+    folded = build(ctx)
+    assert stored.read_bytes() != before and not folded.stats.rebuilt
+    assert folded.delta == {}
+    (tmp_path / "b/.git").mkdir(parents=True)
+    rebuilt = wire.ReferenceIndex.build(tmp_path / "b", ctx.repo_files(), ctx.read, {})
+    assert folded.totals() == rebuilt.totals()
+    assert folded.class_lists() == rebuilt.class_lists()
+    wire._MEMORY.clear()
+    assert build(ctx).totals() == rebuilt.totals()  # what was written reads back
+
+
+def test_the_definitions_store_holds_no_string_content(tmp_path: Path) -> None:
+    secret = "ghp_" + "Zq8" * 12
+    files = {"app/a.py": f"TOKEN = '{secret}'\n\n\ndef dead():\n    return 1\n"}
+    ctx = git_repo(tmp_path, files)
+    assert dead_names(wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)) == {"dead"}
+    cache = tmp_path / ".git/convergio"
+    stored = b"".join(p.read_bytes() for p in cache.rglob("*") if p.is_file())
+    assert list(cache.rglob("defs-*.bin")) and secret.encode() not in stored
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_an_unchanged_tree_reuses_its_verdicts_and_a_change_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "app/a.py": "def used():\n    pass\n\n\ndef dead():\n    pass\n",
+        "app/b.py": "class Base:\n    def hook(self):\n        pass\n",
+        "main.py": "from app.a import used\nused()\n",
+    }
+    ctx = git_repo(tmp_path, files)
+    checked = ["app/a.py", "app/b.py"]
+    first = wire.WireGate().check(sources(tmp_path, checked), ctx)
+    assert dead_names(first) == {"dead", "Base", "hook"}
+    assert (tmp_path / ".git/convergio/cache/wire/verdicts.bin").is_file()
+
+    def nothing(*args: object, **kwargs: object) -> object:
+        raise AssertionError("worked out again")
+
+    with monkeypatch.context() as m:
+        m.setattr(wire, "file_candidates", nothing)
+        m.setattr(wire.Judge, "exemption", nothing)
+        wire._MEMORY.clear()
+        assert wire.WireGate().check(sources(tmp_path, checked), ctx) == first
+    # another file changes: the verdicts were worked out against another repository
+    write(tmp_path, {"main.py": "from app.a import used, dead\nused()\ndead()\n"})
+    wire._MEMORY.clear()
+    assert dead_names(wire.WireGate().check(sources(tmp_path, checked), ctx)) == {"Base", "hook"}
+    # a setting they depend on changes
+    settings = {"public": ["app.b.*"]}
+    wire._MEMORY.clear()
+    assert (
+        dead_names(wire.WireGate().check(sources(tmp_path, checked), context(tmp_path, settings)))
+        == set()
+    )

@@ -1,0 +1,136 @@
+"""The engine's one pool of workers: the same findings as a scan in this process, for the
+file gates (built-in and plugin) and the wire gate's per-file work alike."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import git
+from plugin_gate import install
+
+from convergio_gate.errors import InputError
+from convergio_gate.gates import engine, select
+from convergio_gate.gates.cache import Cache
+from convergio_gate.model.config import Config
+
+GATES = ["secret", "debt", "stub", "wire", "banana"]
+
+
+@pytest.fixture
+def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site)
+    monkeypatch.syspath_prepend(str(site))
+    yield
+    sys.modules.pop("banana_gate", None)
+
+
+def project(repo: Path) -> None:
+    for n in range(24):
+        (repo / f"pkg/m{n}.py").parent.mkdir(exist_ok=True)
+        (repo / f"pkg/m{n}.py").write_text(
+            f"def helper_{n}():\n    return {n}  # TODO: tidy\n\n\n"
+            f"def unused_{n}():\n    pass\n\n\nBANANA = helper_{n}()\n"
+        )
+        (repo / f"web/w{n}.js").parent.mkdir(exist_ok=True)
+        (repo / f"web/w{n}.js").write_text(
+            f"function shown{n}() {{ return {n}; }}\nfunction lost{n}() {{}}\nshown{n}();\n"
+        )
+    git(repo, "add", "-A")
+
+
+def findings(repo: Path, jobs: int, cache: Cache | None = None) -> list[dict[str, object]]:
+    selection = select.select_all(repo)
+    outcome = engine.run(repo, selection, GATES, Config(), jobs=jobs, cache=cache)
+    return [f.to_json() for f in outcome.findings]
+
+
+@pytest.mark.usefixtures("banana")
+def test_the_pool_finds_what_one_process_finds(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project(repo)
+    alone = findings(repo, 1)
+    assert {f["gate"] for f in alone} == {"debt", "stub", "wire", "banana"}
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    started: list[int] = []
+    real = engine._Pool._start
+
+    def counting(self: engine._Pool) -> object:
+        if self.executor is None:
+            started.append(self.workers)
+        return real(self)
+
+    monkeypatch.setattr(engine._Pool, "_start", counting)
+    shutil.rmtree(repo / ".git/convergio", ignore_errors=True)  # the wire gate's own cache
+    assert findings(repo, 2) == alone
+    assert started == [2]  # one pool for every gate of the run
+    assert engine._SHARED == {}
+
+
+@pytest.mark.usefixtures("banana")
+def test_findings_from_the_cache_equal_fresh_ones(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(repo)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    cache = Cache(tmp_path / "cache.sqlite3")
+    fresh = findings(repo, 2, cache)
+    assert findings(repo, 2, cache) == fresh
+    cache.close()
+
+
+def test_chunks_cover_every_file_once(repo: Path) -> None:
+    project(repo)
+    files = select.select_all(repo).files
+    pool = engine._Pool(files, 3)
+    chunks = pool._chunks(files)
+    assert sorted(i for c in chunks for i in c) == list(range(len(files)))
+    assert len(chunks) <= 12
+
+
+def test_a_forked_gate_hands_back_its_findings_and_its_errors() -> None:
+    assert engine._forked(lambda: [{"gate": "x", "line": 1}])() == [{"gate": "x", "line": 1}]
+
+    def refused() -> list[dict[str, object]]:
+        raise InputError("expected a list", path=".convergio/config.yaml", key="gates.x")
+
+    with pytest.raises(InputError) as caught:
+        engine._forked(refused)()
+    assert str(caught.value) == ".convergio/config.yaml: gates.x: expected a list"
+
+    def broken() -> list[dict[str, object]]:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        engine._forked(broken)()
+
+
+def test_small_runs_overlap_their_gates_and_find_the_same(repo: Path) -> None:
+    """In a process of its own (one thread: the forked path), as a hook runs it."""
+    project(repo)
+    files = [f"pkg/m{n}.py" for n in range(3)] + ["web/w0.js"]
+
+    def run(*extra: str) -> list[dict[str, object]]:
+        argv = ["check", "--no-record", "--format", "json", *extra, *files]
+        proc = subprocess.run(
+            [sys.executable, "-m", "convergio_gate", *argv],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        found: list[dict[str, object]] = json.loads(proc.stdout)["findings"]
+        return found
+
+    serial = run("--jobs", "1")
+    assert {f["gate"] for f in serial} == {"debt", "stub", "wire"}
+    assert run() == serial

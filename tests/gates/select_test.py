@@ -1,0 +1,114 @@
+"""What a selection knows of its files without reading them: the blob id of what its
+reader returns, from the tree, the index or a stat cache that never serves a stale id."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from helpers import git
+
+from convergio_gate.gates import select
+from convergio_gate.gates._base import blob_oid
+
+OLD = time.time_ns() - 3600 * 10**9
+
+
+def write(root: Path, path: str, data: bytes, *, old: bool = True) -> None:
+    full = root / path
+    full.parent.mkdir(parents=True, exist_ok=True)
+    full.write_bytes(data)
+    if old:
+        os.utime(full, ns=(OLD, OLD))
+
+
+def stats_file(root: Path) -> Path:
+    return root / ".git" / "convergio" / "cache" / "stat.bin"
+
+
+def test_the_stat_cache_answers_with_the_content_id(repo: Path) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    write(repo, "b.py", b"b = 2\n")
+    found = select.stat_oids(repo, ["a.py", "b.py", "gone.py"])
+    assert found == {"a.py": blob_oid(b"a = 1\n"), "b.py": blob_oid(b"b = 2\n")}
+    assert stats_file(repo).is_file()
+
+
+def test_a_changed_file_is_hashed_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    select.stat_oids(repo, ["a.py"])
+    write(repo, "a.py", b"a = 22\n")  # new size and, whatever its mtime, a new ctime
+    assert select.stat_oids(repo, ["a.py"]) == {"a.py": blob_oid(b"a = 22\n")}
+    # same size, mtime put back as it was: the ctime (and inode) still tell
+    write(repo, "a.py", b"a = 33\n")
+    assert select.stat_oids(repo, ["a.py"]) == {"a.py": blob_oid(b"a = 33\n")}
+
+
+def test_a_cached_id_is_not_read_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    select.stat_oids(repo, ["a.py"])
+
+    def no_read(*args: object, **kwargs: object) -> object:
+        raise AssertionError("read again")
+
+    monkeypatch.setattr("builtins.open", no_read)
+    assert select.stat_oids(repo, ["a.py"]) == {"a.py": blob_oid(b"a = 1\n")}
+
+
+def test_a_fresh_file_is_never_kept(repo: Path) -> None:
+    """Rewritten within one timestamp tick of being hashed, its stat would not change."""
+    write(repo, "a.py", b"a = 1\n", old=False)
+    assert select.stat_oids(repo, ["a.py"]) == {"a.py": blob_oid(b"a = 1\n")}
+    assert "a.py" not in select._load_stats(stats_file(repo))
+
+
+def test_only_what_the_reader_returns(repo: Path) -> None:
+    write(repo, "big.bin", b"x" * (select.MAX_FILE_BYTES + 1))
+    write(repo, "real.py", b"r = 1\n")
+    (repo / "link.py").symlink_to("real.py")
+    (repo / "dir").mkdir()
+    found = select.stat_oids(repo, ["big.bin", "link.py", "dir", "real.py"])
+    assert found == {"real.py": blob_oid(b"r = 1\n")}
+
+
+def test_a_damaged_stat_cache_is_ignored(repo: Path) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    select.stat_oids(repo, ["a.py"])
+    stats_file(repo).write_bytes(b"\x00garbage")
+    assert select.stat_oids(repo, ["a.py"]) == {"a.py": blob_oid(b"a = 1\n")}
+
+
+def test_each_mode_knows_the_ids_of_what_it_reads(repo: Path) -> None:
+    write(repo, "app.py", b"def add(a, b):\n    return a + b\n")
+    write(repo, "other.py", b"o = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "two")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    # (written just now, not backdated: git itself trusts an old mtime of the same size)
+    write(repo, "other.py", b"o = 2\n", old=False)  # staged
+    git(repo, "add", "other.py")
+    write(repo, "other.py", b"o = 3\n", old=False)  # and changed again in the work tree
+    write(repo, "app.py", b"def add(a, b):\n    return b + a\n", old=False)  # unstaged
+    paths = ["app.py", "other.py"]
+
+    def check(selection: select.Selection) -> None:
+        known = selection.known_oids(paths)
+        for path in paths:
+            data = selection.read_file(path)
+            assert data is not None and known[path] == blob_oid(data), (selection.mode, path)
+
+    check(select.select_staged(repo))
+    check(select.select_files(repo, ["other.py"], repo))
+    check(select.select_all(repo))
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "three")
+    check(select.select_diff(repo, f"{base}..HEAD"))
+
+
+def test_repo_dirs(repo: Path) -> None:
+    (repo / "sub").mkdir()
+    root, common = select.repo_dirs(repo / "sub")
+    assert root == repo.resolve() or root == repo
+    assert common.resolve() == (repo / ".git").resolve()

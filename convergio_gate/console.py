@@ -20,25 +20,31 @@ if TYPE_CHECKING:
 PIPE_WIDTH = 160
 
 
-def plain(stream: Any, text: str) -> bool:
-    """Write ``text`` and a newline to ``stream`` if a rich console would write exactly
-    that (it would not style it for a terminal nor wrap it); say whether it did."""
+def styled(stream: Any) -> bool:
+    """Whether a rich console on ``stream`` would style what it writes (a terminal, or
+    colour forced), by rich's own rules."""
     environ = os.environ
     compatible = environ.get("TTY_COMPATIBLE", "")
     if compatible == "1":
+        return True
+    if compatible == "0":
         return False
-    if compatible != "0":
-        force = environ.get("FORCE_COLOR")
-        if force is not None:
-            if force != "":
-                return False
-        else:
-            isatty = getattr(stream, "isatty", None)
-            try:
-                if isatty is not None and isatty():
-                    return False
-            except ValueError:
-                pass
+    force = environ.get("FORCE_COLOR")
+    if force is not None:
+        return force != ""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:
+        return False
+
+
+def plain(stream: Any, text: str) -> bool:
+    """Write ``text`` and a newline to ``stream`` if a rich console would write exactly
+    that (it would not style it for a terminal nor wrap it); say whether it did."""
+    if styled(stream):
+        return False
+    environ = os.environ
     width = PIPE_WIDTH
     if "COLUMNS" in environ:
         columns = environ["COLUMNS"]

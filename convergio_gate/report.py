@@ -7,7 +7,7 @@ redacted preview and a hash), so no rendering can leak one.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -134,37 +134,34 @@ def as_github(outcome: Outcome) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _findings_table(by_file: dict[str, list[Finding]], width: int) -> Any:
-    """The findings grouped by file. Column widths are fixed from the console's width and
-    cells are Text, not markup: rich then neither measures nor parses hundreds of cells.
-    A rule's fix is spelled out on its first row and referred to after that."""
-    from rich.table import Table
+def findings_text(findings: Sequence[Finding]) -> Any:
+    """The findings as a compiler prints them, one ``path:line:col: gate/rule message``
+    line each (editors and terminals make it a link), grouped by file: the preview and
+    where it was added below it, and a rule's fix below its first finding only.
+
+    One rich Text for all of them: rich then renders hundreds of findings at once,
+    where a table of them cost more than the check itself.
+    """
     from rich.text import Text
 
-    rest = max(width - 9 - 24 - 6, 40)
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("where", width=9, no_wrap=True)
-    table.add_column("rule", width=24, overflow="fold")
-    table.add_column("what", width=rest * 11 // 20, overflow="fold")
-    table.add_column("how to fix", width=rest - rest * 11 // 20, overflow="fold")
+    text = Text()
     explained: set[tuple[str, str]] = set()
-    for path in sorted(by_file):
-        table.add_section()
-        table.add_row(Text(path, style="bold"), "", "", "")
-        for f in by_file[path]:
-            style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
-            what = Text(f.message)
-            if f.preview:
-                what.append("\n" + f.preview, style="dim")
-            if f.commit:
-                what.append(f"\nadded in {f.commit[:12]}", style="dim")
-            rule = (f.gate, f.rule)
-            fix = Text(f.fix) if rule not in explained else Text("as above", style="dim")
+    for f in sorted(findings, key=lambda f: (f.path, f.line, f.column, f.gate, f.rule)):
+        style = {"error": "red", "warning": "yellow"}.get(f.severity, "cyan")
+        text.append(f"{f.path}:{f.line}:{f.column}", style="bold")
+        text.append(": ")
+        text.append(f"{f.gate}/{f.rule}", style=style)
+        text.append(f" {f.message}\n")
+        if f.preview:
+            text.append(f"    {f.preview}\n", style="dim")
+        if f.commit:
+            text.append(f"    added in {f.commit[:12]}\n", style="dim")
+        rule = (f.gate, f.rule)
+        if rule not in explained:
             explained.add(rule)
-            table.add_row(
-                Text(f"{f.line}:{f.column}"), Text(f"{f.gate}/{f.rule}", style=style), what, fix
-            )
-    return table
+            text.append(f"    fix: {f.fix}\n", style="green")
+    text.rstrip()
+    return text
 
 
 def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
@@ -194,14 +191,15 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
             return
     from rich.markup import escape
 
-    from convergio_gate.console import out
+    from convergio_gate.console import out, styled
 
     console = out()
-    by_file: dict[str, list[Finding]] = defaultdict(list)
-    for f in outcome.findings:
-        by_file[f.path].append(f)
-    if by_file:
-        console.print(_findings_table(by_file, console.width))
+    if outcome.findings:
+        text = findings_text(outcome.findings)
+        if styled(console.file):
+            console.print(text, soft_wrap=True, highlight=False)
+        else:  # nothing to style: rich would write the text as it is, only slower
+            console.file.write(text.plain + "\n")
     for path, why in outcome.selection.skipped:
         console.print(f"[dim]skipped {escape(path)}: {why}[/]")
     for f, w in outcome.waived:

@@ -1232,6 +1232,46 @@ class ReferenceIndex:
         self.delta = dict(delta or {})
         self.changed_classes = dict(changed_classes or {})
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
+        #: Where per-content token counts are kept, and those of the changed files
+        #: worked out while building (by git blob id), for :meth:`may_define_dead`.
+        self.blobs: BlobStore | None = None
+        self.fresh_counts: dict[bytes, dict[bytes, int]] = {}
+
+    def file_counts(self, source: SourceFile) -> dict[bytes, int]:
+        """``source``'s own token counts, as the index counted them."""
+        digest = bytes.fromhex(source.oid)
+        found = self.fresh_counts.get(digest)
+        if found is None and self.blobs is not None:
+            found = self.blobs.get(digest)
+        return tokenise(source.data) if found is None else found
+
+    def may_define_dead(self, sources: Sequence[SourceFile]) -> list[SourceFile]:
+        """Those of ``sources`` that may define something unreferenced.
+
+        A definition is unreferenced when every occurrence of its token in the
+        repository is inside it, so all of them are in its file: the repository-wide
+        count of that token equals the file's own. A file with no such token cannot
+        define anything unreferenced and need not be parsed. (A file the tokeniser
+        skips as binary has no counts, so it is always parsed.)
+        """
+        if not sources:
+            return []
+        counts = self.state.mapping() if len(sources) > 8 else None
+        delta = self.delta
+        out = []
+        for source in sources:
+            own = self.file_counts(source)
+            if not own:
+                out.append(source)
+                continue
+            for key, n in own.items():
+                total = (self.state.get(key) if counts is None else counts.get(key, 0)) + (
+                    delta.get(key, 0)
+                )
+                if total == n:
+                    out.append(source)
+                    break
+        return out
 
     def count(self, token: bytes) -> int:
         return self.count_key(token_key(token))
@@ -1326,10 +1366,10 @@ class ReferenceIndex:
         gone = [p for p in stored if p not in current]
         _MEMORY[memo] = (state, store)
         if not changed and not gone:
-            return cls(state, stats)
+            return cls(state, stats)._with(store)
         if not stored or len(changed) + len(gone) > len(current) // 2:
             state = _rebuild(current, changed, state, read, overrides, store, stats)
-            return cls(_keep(directory, memo, state, store, current), stats)
+            return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         delta: Counter[bytes] = Counter()
         for path in [*gone, *changed]:
             digest_was = stored.get(path)
@@ -1338,10 +1378,11 @@ class ReferenceIndex:
             old = store.get(digest_was)
             if old is None:  # the cache lost it: start over rather than guess
                 state = _rebuild(current, changed, IndexState(), read, overrides, store, stats)
-                return cls(_keep(directory, memo, state, store, current), stats)
+                return cls(_keep(directory, memo, state, store, current), stats)._with(store)
             delta.subtract(old)
         fold = len(changed) + len(gone) > FOLD_FILES
         changed_classes: dict[str, list[ClassEntry] | None] = dict.fromkeys(gone)
+        fresh: dict[bytes, dict[bytes, int]] = {}
         for path, data in changed.items():
             digest = current[path]
             new = store.get(digest) if fold else None
@@ -1350,16 +1391,22 @@ class ReferenceIndex:
                 stats.tokenised += 1
                 if fold:
                     store.put(digest, new)
+            fresh[digest] = new
             delta.update(new)
             changed_classes[path] = extract_classes(path, data)
-        index = cls(state, stats, delta, changed_classes)
+        index = cls(state, stats, delta, changed_classes)._with(store)
         if not fold:
+            index.fresh_counts = fresh
             return index
         counts = dict(state.mapping())
         for key, n in delta.items():
             counts[key] = counts.get(key, 0) + n
         folded = IndexState.of(dict(current), counts, index.class_lists())
-        return cls(_keep(directory, memo, folded, store, current), stats)
+        return cls(_keep(directory, memo, folded, store, current), stats)._with(store)
+
+    def _with(self, blobs: BlobStore) -> ReferenceIndex:
+        self.blobs = blobs
+        return self
 
 
 def _keep(
@@ -2008,6 +2055,13 @@ class VerdictStore:
         _write_marshal(self.path, self.kind, {"stamp": stamp, "files": entries})
 
 
+def _index_kept(directory: Path | None) -> bool:
+    """Whether an index is stored (on disk or in this process) to update."""
+    if directory is None:
+        return False
+    return str(directory) in _MEMORY or (directory / "index.bin").is_file()
+
+
 def _unchanged(index: ReferenceIndex) -> bool:
     """Whether ``index`` is a stored state as it is, with nothing applied on top."""
     return bool(index.state.stamp) and not index.delta and not index.changed_classes
@@ -2021,13 +2075,16 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     kept = VerdictStore(directory, public)
     covered = kept.lookup(files) if kept.stamp else {}
     store = DefinitionStore(directory)
-    if covered:  # usable only against the very state they were worked out against
+    if covered or _index_kept(directory):
+        # The index first (it is on disk: little to tokenise): it tells which files may
+        # define something unreferenced, and only those are parsed.
         index = _index(files, paths, ctx)
-        if not (_unchanged(index) and index.state.stamp == kept.stamp):
-            covered = {}
+        if covered and not (_unchanged(index) and index.state.stamp == kept.stamp):
+            covered = {}  # usable only against the very state they were worked out against
         rest = [f for f in files if f.path not in covered]
-        pending = file_candidates(rest, ctx, store) if rest else dict
-    else:  # parse (in the workers, when there are many) while the index is built
+        todo = index.may_define_dead(rest)
+        pending = file_candidates(todo, ctx, store) if todo else dict
+    else:  # no index yet: parse (in the workers, when there are many) while it is built
         rest = list(files)
         pending = file_candidates(rest, ctx, store)
         index = _index(files, paths, ctx)

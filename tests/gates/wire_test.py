@@ -912,3 +912,53 @@ def test_an_unchanged_tree_reuses_its_verdicts_and_a_change_does_not(
         dead_names(wire.WireGate().check(sources(tmp_path, checked), context(tmp_path, settings)))
         == set()
     )
+
+
+# ------------------------------------------------------------- which files are parsed
+
+
+def every_sample() -> list[Any]:
+    return [*samples("refuse", "refuse"), *samples("exempt", "refuse"), *samples("exempt", "allow")]
+
+
+@pytest.mark.parametrize(("rule_id", "sample"), every_sample())
+def test_the_parse_filter_keeps_every_file_with_an_unreferenced_definition(
+    rule_id: str, sample: Any, tmp_path: Path
+) -> None:
+    """Every file of every sample, checked: the files the filter keeps hold every
+    definition the unfiltered search finds unreferenced."""
+    write(tmp_path, sample["files"])
+    ctx = context(tmp_path, sample.get("settings"))
+    files = sources(tmp_path, sorted(sample["files"]))
+    dead, index = wire.unreferenced(files, list(ctx.repo_files()), ctx)
+    kept = {f.path for f in index.may_define_dead(files)}
+    assert {d.path for d in dead} <= kept, (rule_id, dead)
+
+
+@pytest.mark.usefixtures("fresh_memory")
+def test_a_file_whose_every_token_occurs_elsewhere_is_not_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "lib.py": "def used():\n    return 1\n",
+        "app.py": "def run():\n    return used()\n\n\ndef spare():\n    return 2\n\n\nrun()\n",
+    }
+    ctx = git_repo(tmp_path, files)
+    checked = ["app.py", "lib.py"]
+    assert dead_names(wire.WireGate().check(sources(tmp_path, checked), ctx)) == {"spare"}
+    # With the index stored, new content whose every token occurs in another file
+    # (`def`, `used`, `return`) cannot define anything unreferenced: it is not parsed.
+    write(
+        tmp_path, {"lib.py": "def used():\n    return 2\n", "new.py": "def fresh():\n    run()\n"}
+    )
+    parsed: list[str] = []
+    real = wire.definitions
+
+    def counting(source: SourceFile) -> list[wire.Definition]:
+        parsed.append(source.path)
+        return real(source)
+
+    monkeypatch.setattr(wire, "definitions", counting)
+    found = wire.WireGate().check(sources(tmp_path, [*checked, "new.py"]), context(tmp_path))
+    assert dead_names(found) == {"spare", "fresh"}
+    assert parsed == ["new.py"]

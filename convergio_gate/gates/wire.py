@@ -1100,6 +1100,9 @@ class IndexState:
         return self._mapping
 
 
+#: Fewer files than this are parsed without asking the index whether they may define
+#: something unreferenced (the question costs about what the parse does).
+FILTER_MIN_FILES = 32
 #: Past this many lookups in one index, a dict of every token is built instead.
 BISECT_LOOKUPS = 4096
 #: A change to more files than this is folded into the stored index (rewritten);
@@ -1254,9 +1257,9 @@ class ReferenceIndex:
         define anything unreferenced and need not be parsed. (A file the tokeniser
         skips as binary has no counts, so it is always parsed.)
         """
-        if not sources:
-            return []
-        counts = self.state.mapping() if len(sources) > 8 else None
+        if len(sources) < FILTER_MIN_FILES:
+            return list(sources)  # parsing a few files costs less than looking them up
+        counts = self.state.mapping()
         delta = self.delta
         out = []
         for source in sources:
@@ -1265,10 +1268,7 @@ class ReferenceIndex:
                 out.append(source)
                 continue
             for key, n in own.items():
-                total = (self.state.get(key) if counts is None else counts.get(key, 0)) + (
-                    delta.get(key, 0)
-                )
-                if total == n:
+                if counts.get(key, 0) + delta.get(key, 0) == n:
                     out.append(source)
                     break
         return out

@@ -923,7 +923,7 @@ def every_sample() -> list[Any]:
 
 @pytest.mark.parametrize(("rule_id", "sample"), every_sample())
 def test_the_parse_filter_keeps_every_file_with_an_unreferenced_definition(
-    rule_id: str, sample: Any, tmp_path: Path
+    rule_id: str, sample: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every file of every sample, checked: the files the filter keeps hold every
     definition the unfiltered search finds unreferenced."""
@@ -931,6 +931,7 @@ def test_the_parse_filter_keeps_every_file_with_an_unreferenced_definition(
     ctx = context(tmp_path, sample.get("settings"))
     files = sources(tmp_path, sorted(sample["files"]))
     dead, index = wire.unreferenced(files, list(ctx.repo_files()), ctx)
+    monkeypatch.setattr(wire, "FILTER_MIN_FILES", 0)
     kept = {f.path for f in index.may_define_dead(files)}
     assert {d.path for d in dead} <= kept, (rule_id, dead)
 
@@ -959,6 +960,7 @@ def test_a_file_whose_every_token_occurs_elsewhere_is_not_parsed(
         return real(source)
 
     monkeypatch.setattr(wire, "definitions", counting)
+    monkeypatch.setattr(wire, "FILTER_MIN_FILES", 0)
     found = wire.WireGate().check(sources(tmp_path, [*checked, "new.py"]), context(tmp_path))
     assert dead_names(found) == {"spare", "fresh"}
     assert parsed == ["new.py"]

@@ -4,12 +4,14 @@ must stay empty, and a way to run the CLI in-process or as a real subprocess."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pygit2
 import pytest
 from helpers import CLI, make_repo
+from plugin_gate import install
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Tess Tester",
@@ -64,3 +66,14 @@ def initialized(repo: Path, cg: CLI) -> Path:
     result = cg("init")
     assert result.code == 0, result.err
     return repo
+
+
+@pytest.fixture
+def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The third-party gate of plugin_gate.py, installed the way pip installs one."""
+    site = tmp_path / "site"
+    site.mkdir()
+    install(site)
+    monkeypatch.syspath_prepend(str(site))
+    yield
+    sys.modules.pop("banana_gate", None)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
 import jsonschema
 import pytest
 from helpers import CLI
-from plugin_gate import install
 
 MULTITOOL = "@microsoft/sarif-multitool-linux@5.7.0"
 
@@ -39,16 +37,6 @@ def multitool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tool = where / "package" / "Sarif.Multitool"
     tool.chmod(0o755)
     return where / "package"
-
-
-@pytest.fixture
-def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    install(site)
-    monkeypatch.syspath_prepend(str(site))
-    yield
-    sys.modules.pop("banana_gate", None)
 
 
 def sarif_of(repo: Path, cg: CLI) -> tuple[Path, dict]:  # type: ignore[type-arg]

@@ -15,16 +15,6 @@ from convergio_gate.audit.chain import Chain
 from convergio_gate.gitio import Git
 
 
-@pytest.fixture
-def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    install(site)
-    monkeypatch.syspath_prepend(str(site))
-    yield
-    sys.modules.pop("banana_gate", None)
-
-
 def write(repo: Path, name: str, text: str) -> None:
     (repo / name).parent.mkdir(parents=True, exist_ok=True)
     (repo / name).write_text(text)

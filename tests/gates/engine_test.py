@@ -7,12 +7,10 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import git
-from plugin_gate import install
 
 from convergio_gate.errors import InputError
 from convergio_gate.gates import engine, select
@@ -20,16 +18,6 @@ from convergio_gate.gates.cache import Cache
 from convergio_gate.model.config import Config
 
 GATES = ["secret", "debt", "stub", "wire", "banana"]
-
-
-@pytest.fixture
-def banana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    site = tmp_path / "site"
-    site.mkdir()
-    install(site)
-    monkeypatch.syspath_prepend(str(site))
-    yield
-    sys.modules.pop("banana_gate", None)
 
 
 def project(repo: Path) -> None:

@@ -771,6 +771,19 @@ def git_repo(root: Path, files: Mapping[str, str]) -> Context:
     return context(root)
 
 
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the path of every file the wire gate parses, in order."""
+    parsed: list[str] = []
+    real = wire.definitions
+
+    def counting(source: SourceFile) -> list[wire.Definition]:
+        parsed.append(source.path)
+        return real(source)
+
+    monkeypatch.setattr(wire, "definitions", counting)
+    return parsed
+
+
 @pytest.mark.usefixtures("fresh_memory")
 def test_a_file_seen_before_is_not_parsed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -799,14 +812,7 @@ def test_a_changed_file_or_changed_rules_are_parsed_again(
     write(tmp_path, {"app/a.py": "def used():\n    pass\n\n\ndef later():\n    pass\n"})
     found = wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)
     assert dead_names(found) == {"later"}
-    parsed: list[str] = []
-    real = wire.definitions
-
-    def counting(source: SourceFile) -> list[wire.Definition]:
-        parsed.append(source.path)
-        return real(source)
-
-    monkeypatch.setattr(wire, "definitions", counting)
+    parsed = count_parses(monkeypatch)
     monkeypatch.setattr(wire.rules_data, "digest", lambda: "other-rules")
     assert dead_names(wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx)) == {"later"}
     assert parsed == ["app/a.py"]
@@ -952,14 +958,7 @@ def test_a_file_whose_every_token_occurs_elsewhere_is_not_parsed(
     write(
         tmp_path, {"lib.py": "def used():\n    return 2\n", "new.py": "def fresh():\n    run()\n"}
     )
-    parsed: list[str] = []
-    real = wire.definitions
-
-    def counting(source: SourceFile) -> list[wire.Definition]:
-        parsed.append(source.path)
-        return real(source)
-
-    monkeypatch.setattr(wire, "definitions", counting)
+    parsed = count_parses(monkeypatch)
     monkeypatch.setattr(wire, "FILTER_MIN_FILES", 0)
     found = wire.WireGate().check(sources(tmp_path, [*checked, "new.py"]), context(tmp_path))
     assert dead_names(found) == {"spare", "fresh"}

@@ -62,17 +62,6 @@ class Outcome:
         return self.stop == "converged"
 
 
-@dataclass
-class RoundResult:
-    exit_code: int
-    message: str
-    cost_usd: float | None
-    seconds: float
-    timed_out: bool
-    error: str | None
-    display: list[str]
-
-
 Emit = Callable[[str, dict[str, Any]], None]
 
 

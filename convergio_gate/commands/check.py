@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                 cache=cache,
                 jobs=args.jobs,
                 cache_dir=cache_dir,
+                no_cache=args.no_cache,
             )
     finally:
         if cache is not None:
@@ -111,6 +112,7 @@ def _history(
             cache=cache,
             jobs=jobs,
             cache_dir=cache_dir,
+            no_cache=cache is None,
         )
         for finding in part.findings:
             marker = f"{finding.fingerprint}:{finding.secret_sha256 or ''}"

@@ -103,8 +103,11 @@ def run(
     cache: Cache | None = None,
     jobs: int | None = None,
     cache_dir: Path | None = None,
+    no_cache: bool = False,
 ) -> Outcome:
-    """``cache_dir``: where the list of plugin gates may be kept between runs."""
+    """``cache_dir``: where the list of plugin gates may be kept between runs;
+    ``no_cache``: repository-wide gates neither use nor keep caches of their own
+    (``check --no-cache``; file gates use ``cache``)."""
     started = time.perf_counter()
     outcome = Outcome(selection, list(gate_ids))
     pool = _Pool(selection.files, jobs)
@@ -129,6 +132,7 @@ def run(
                 "commit": selection.commit,
                 "config": config,
                 "submit": pool.submit_call,
+                "no_cache": no_cache,
             },
             list_oids=selection.known_oids,
         )

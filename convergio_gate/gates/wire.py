@@ -1327,16 +1327,21 @@ class ReferenceIndex:
         read: Reader,
         overrides: Mapping[str, bytes],
         known: Mapping[str, str] | None = None,
+        cached: bool = True,
     ) -> ReferenceIndex:
-        """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed.
+        """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed
+        unless ``cached`` is false (then built from the files alone, and not stored).
 
         ``known`` maps paths to the git blob id of their content as ``overrides`` or
         ``read`` give it (the selection knows it without reading, from a stat cache or a
         tree): such a file is neither read nor hashed unless its content is new to the
         index.
         """
-        directory = cache_dir(root)
+        directory = cache_dir(root) if cached else None
         memo = str(directory or root.resolve())
+        if not cached:
+            memo = f"uncached:{memo}"
+            _MEMORY.pop(memo, None)
         state, store = _MEMORY.get(memo) or (None, None)
         if state is None or store is None:
             store = BlobStore(directory)
@@ -1988,7 +1993,7 @@ def unreferenced(
     files: Sequence[SourceFile], paths: Sequence[str], ctx: Context
 ) -> tuple[list[Definition], ReferenceIndex]:
     """The definitions of ``files`` whose name occurs nowhere outside themselves."""
-    store = DefinitionStore(cache_dir(ctx.root))
+    store = DefinitionStore(_cache_dir(ctx))
     pending = file_candidates(files, ctx, store)
     index = _index(files, paths, ctx)
     return _dead(files, pending(), index, store), index
@@ -1999,7 +2004,14 @@ def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> R
     rest = [p for p in paths if p not in overrides]
     known = dict(ctx.known_oids(rest)) if rest else {}
     known.update((f.path, f.oid) for f in files)
-    return ReferenceIndex.build(ctx.root, paths, ctx.read, overrides, known)
+    return ReferenceIndex.build(
+        ctx.root, paths, ctx.read, overrides, known, cached=not ctx.extra.get("no_cache")
+    )
+
+
+def _cache_dir(ctx: Context) -> Path | None:
+    """Where this run keeps the gate's caches: nowhere under ``check --no-cache``."""
+    return None if ctx.extra.get("no_cache") else cache_dir(ctx.root)
 
 
 def _dead(
@@ -2071,7 +2083,7 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     """Every unreferenced definition of ``files``, with the rule that exempts it (or None)."""
     public = _public_setting(ctx.settings)
     paths = list(ctx.repo_files())
-    directory = cache_dir(ctx.root)
+    directory = _cache_dir(ctx)
     kept = VerdictStore(directory, public)
     covered = kept.lookup(files) if kept.stamp else {}
     store = DefinitionStore(directory)

@@ -8,7 +8,9 @@ builds the context through a real git repository, the way the engine does.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -963,3 +965,19 @@ def test_a_file_whose_every_token_occurs_elsewhere_is_not_parsed(
     found = wire.WireGate().check(sources(tmp_path, [*checked, "new.py"]), context(tmp_path))
     assert dead_names(found) == {"spare", "fresh"}
     assert parsed == ["new.py"]
+
+
+def test_no_cache_builds_everything_from_the_files_and_stores_nothing(tmp_path: Path) -> None:
+    """`check --no-cache`: a suspect cache is neither read nor written."""
+    files = {"app/a.py": "def used():\n    pass\n\n\ndef dead():\n    pass\n", "b.py": "used()\n"}
+    root = tmp_path / "repo"
+    git_repo(root, files)
+    git(root, "add", "-A")
+    proc = subprocess.run(
+        [sys.executable, "-m", "convergio_gate", "check", "--no-record", "--no-cache",
+         "--gate", "wire", "--format", "json", "app/a.py"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert [f["line"] for f in json.loads(proc.stdout)["findings"]] == [5]
+    assert not (root / ".git/convergio/cache/wire").exists()

@@ -193,7 +193,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--gate", action="append", metavar="GATE", help="run only this gate; repeatable")
     p.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE")
-    p.add_argument("--no-cache", action="store_true", help="scan every file again, using and keeping no cache")
+    p.add_argument(
+        "--no-cache", action="store_true", help="scan every file again, using and keeping no cache"
+    )
     p.add_argument(
         "--no-record",
         action="store_true",

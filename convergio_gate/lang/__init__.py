@@ -164,8 +164,13 @@ def query(name: str, query_name: str) -> Query | None:
     return compiled
 
 
+#: Grammars whose node types are another's, so they share its query files.
+SHARED_QUERIES = {"tsx": "typescript"}
+
+
 def query_source(name: str, query_name: str) -> str | None:
-    path = resources.files("convergio_gate.rules") / "queries" / name / f"{query_name}.scm"
+    folder = SHARED_QUERIES.get(name, name)
+    path = resources.files("convergio_gate.rules") / "queries" / folder / f"{query_name}.scm"
     if not path.is_file():
         return None
     return path.read_text(encoding="utf-8")

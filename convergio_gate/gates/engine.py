@@ -7,10 +7,16 @@ let findings through (each waiver used is reported, so the chain can record it);
 left decides.
 
 When there is enough to scan, one pool of worker processes serves the whole run: every
-file gate's work is queued on it at once, and a repository-wide gate may queue its
-per-file work there too (``ctx.extra["submit"]``) while it does the rest in this
-process. The pool is forked once the files are loaded and the gates built, so workers
-are handed positions in the file list, never contents, and load nothing.
+file gate's work is queued on it, and a repository-wide gate may queue its per-file work
+there too (``ctx.extra["submit"]``) while it does the rest in this process. The pool is
+forked once the files are loaded and the gates built, so workers are handed positions in
+the file list, never contents, and load nothing.
+
+Parsing is most of the cost, so it is done once per file. A gate that parses says so
+(``parses = True``); when a repository-wide one does, the file gates' work waits for its
+per-file work and goes out with it, split by file: each worker parses a file once and
+runs every parsing gate on the tree before it moves on. Small runs get the same in one
+forked child (the parsing gates) beside one per other gate.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from convergio_gate.gates.rules import digest as rules_digest
 from convergio_gate.gates.select import Selection
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
 #: Never scanned by the code gates: the tool's own state (the evidence gate reads it),
 #: dependencies and build output that are not the author's code.
@@ -147,10 +153,12 @@ def run(
             for gate, files, ctx in plans
             if gate.scope == "file"
         }
-        for gate, files, ctx in plans:
-            if gate.scope != "file":
-                waits[gate.id] = _ready(gate.check(files, ctx))
-                outcome.scanned += len(files)
+        repo_gates = [(gate, files, ctx) for gate, files, ctx in plans if gate.scope != "file"]
+        if not any(getattr(gate, "parses", False) is True for gate, _, _ in repo_gates):
+            pool.flush()  # nothing will join the file gates' work: start it now
+        for gate, files, ctx in repo_gates:
+            waits[gate.id] = _ready(gate.check(files, ctx))
+            outcome.scanned += len(files)
         for gate, _files, ctx in plans:
             found = waits[gate.id]()
             severity = ctx.settings.get("severity")
@@ -244,9 +252,80 @@ def _file_gate(
 _SHARED: dict[str, Any] = {}
 
 
+@dataclass(eq=False)
+class _Unit:
+    """Work queued on the pool: a file gate over some files, or a repository-wide gate's
+    per-file function over some files. ``parses``: the work parses the files with
+    :mod:`convergio_gate.lang`, so it runs file by file beside other such work and each
+    file is parsed once for all of it."""
+
+    files: list[SourceFile]
+    gate: Gate | None = None
+    ctx: Context | None = None
+    function: Callable[[Sequence[SourceFile]], list[Any]] | None = None
+    parses: bool = False
+    done: Callable[[], list[Any]] | None = None
+
+    def run(self, files: Sequence[SourceFile]) -> list[Any]:
+        if self.function is not None:
+            return self.function(files)
+        if self.gate is None or self.ctx is None:
+            raise RuntimeError("a unit of work with neither a gate nor a function")
+        return list(self.gate.check(files, self.ctx))
+
+    def sendable(self, results: list[Any]) -> list[Any]:
+        """``results`` as another process hands them back (findings as JSON)."""
+        return [f.cache_json() for f in results] if self.function is None else results
+
+    def received(self, results: list[Any]) -> list[Any]:
+        return [Finding.from_json(d) for d in results] if self.function is None else results
+
+
+def _execute(units: Sequence[_Unit]) -> list[list[Any]]:
+    """Each unit's results, in this process. Units that parse go file by file, side by
+    side, keeping only the current file's trees; the others take all their files at once."""
+    from convergio_gate import lang
+
+    out: list[list[Any]] = [[] for _ in units]
+    parsing = [i for i, unit in enumerate(units) if unit.parses]
+    if len(parsing) < 2:
+        parsing = []
+    wanted: dict[int, tuple[SourceFile, list[int]]] = {}
+    for i in parsing:
+        for source in units[i].files:
+            wanted.setdefault(id(source), (source, []))[1].append(i)
+    if wanted:
+        with lang.shared_trees() as kept:
+            for source, which in wanted.values():
+                for i in which:
+                    out[i].extend(units[i].run([source]))
+                kept.clear()
+    for i, unit in enumerate(units):
+        if i not in parsing:
+            out[i] = unit.run(unit.files)
+    return out
+
+
+def _once(wait: Callable[[], Any]) -> Callable[[], Any]:
+    """``wait``, called at most once: later calls give the first result."""
+    box: list[Any] = []
+
+    def get() -> Any:
+        if not box:
+            box.append(wait())
+        return box[0]
+
+    return get
+
+
 class _Pool:
     """The run's worker processes, started on first use (fork: they inherit the files,
-    the gates and their contexts)."""
+    the gates and their contexts).
+
+    Work is queued, not started: it goes out together when a repository-wide gate hands
+    over per-file work, or when a result is first waited for. Work that went out together
+    is split by file, so the gates that parse a file do so in one process, once.
+    """
 
     def __init__(self, files: list[SourceFile], jobs: int | None) -> None:
         self.files = files
@@ -254,8 +333,9 @@ class _Pool:
         self.workers = jobs if jobs is not None else (os.cpu_count() or 1)
         self.gates: dict[str, tuple[Gate, Context]] = {}
         self.executor: ProcessPoolExecutor | None = None
-        #: Whether a file gate with little to scan runs in a forked child of its own, so
-        #: that it overlaps the others (set when the run has more than one gate).
+        self.pending: list[_Unit] = []
+        #: Whether queued work too small for the workers runs in forked children, so
+        #: that it overlaps the rest of the run (set when the run has more than one gate).
         self.fork_small = False
 
     def register(self, gate: Gate, ctx: Context) -> None:
@@ -290,58 +370,125 @@ class _Pool:
             loads[i] += len(files[at].data) + 2048
         return [c for c in chunks if c]
 
+    def _queue(self, unit: _Unit) -> Callable[[], list[Any]]:
+        self.pending.append(unit)
+
+        def wait() -> list[Any]:
+            if unit.done is None:
+                self.flush()
+            if unit.done is None:
+                raise RuntimeError("queued work was never started")
+            return unit.done()
+
+        return wait
+
     def submit_gate(
         self, gate: Gate, files: list[SourceFile], ctx: Context
     ) -> Callable[[], list[Finding]]:
         """Queue a file gate over ``files``; wait() gives its findings."""
         if not files:
             return list
-        if not self.worth_it(files):
-            if self.fork_small and self.executor is None and _alone():
-                results = _forked(lambda: [f.cache_json() for f in gate.check(files, ctx)])
-                return lambda: [Finding.from_json(d) for d in results()]
-            found = gate.check(files, ctx)
-            return lambda: found
-        executor = self._start()
-        futures = [
-            executor.submit(_gate_chunk, gate.id, [self.position[id(files[i])] for i in chunk])
-            for chunk in self._chunks(files)
-        ]
-
-        def wait() -> list[Finding]:
-            return [Finding.from_json(d) for f in futures for d in f.result()]
-
-        return wait
+        parses = getattr(gate, "parses", False) is True
+        return self._queue(_Unit(list(files), gate=gate, ctx=ctx, parses=parses))
 
     def submit_call(
-        self, function: Callable[[Sequence[SourceFile]], list[Any]], files: Sequence[SourceFile]
+        self,
+        function: Callable[[Sequence[SourceFile]], list[Any]],
+        files: Sequence[SourceFile],
+        *,
+        parses: bool = False,
     ) -> Callable[[], list[Any]]:
-        """Queue ``function`` (module-level: it is sent by name) over chunks of ``files``;
-        wait() gives its results in the order of ``files``."""
-        if not self.worth_it(files):
-            results = function(files)
-            return lambda: results
-        executor = self._start()
-        chunks = self._chunks(files)
-        futures: list[Future[list[Any]]] = [
-            executor.submit(_call_chunk, function, [self.position[id(files[i])] for i in c])
-            for c in chunks
-        ]
-
-        def wait() -> list[Any]:
-            out: list[Any] = [None] * len(files)
-            for chunk, future in zip(chunks, futures, strict=True):
-                for at, value in zip(chunk, future.result(), strict=True):
-                    out[at] = value
-            return out
-
+        """Start ``function`` (module-level: it is sent by name) over ``files``, with the
+        work queued so far; wait() gives its results in the order of ``files``.
+        ``function`` must give one result per file and work on any split of them."""
+        if not files:
+            return list
+        wait = self._queue(_Unit(list(files), function=function, parses=parses))
+        self.flush()
         return wait
 
+    def flush(self) -> None:
+        """Start every queued unit: in the workers when there is enough, else in forked
+        children or in this process."""
+        units, self.pending = self.pending, []
+        if not units:
+            return
+        union = list({id(f): f for unit in units for f in unit.files}.values())
+        if self.worth_it(union):
+            self._to_workers(units, union)
+        elif self.fork_small and self.executor is None and _alone():
+            self._to_children(units)
+        else:
+            for unit, found in zip(units, _execute(units), strict=True):
+                unit.done = _ready(found)
+
+    def _to_children(self, units: list[_Unit]) -> None:
+        """One forked child for the units that parse, one for each other unit."""
+        groups = [[u for u in units if u.parses]] + [[u] for u in units if not u.parses]
+        for group in (g for g in groups if g):
+            wait = _once(_forked(functools.partial(_sendable_results, group)))
+            for k, unit in enumerate(group):
+                unit.done = functools.partial(_received_result, unit, wait, k)
+
+    def _to_workers(self, units: list[_Unit], union: list[SourceFile]) -> None:
+        """Chunks of ``union`` to the workers, each with every unit's share of it."""
+        executor = self._start()
+        chunks = self._chunks(union)
+        chunk_of = {id(union[at]): k for k, chunk in enumerate(chunks) for at in chunk}
+        specs: list[list[tuple[str | None, Any, bool, list[int]]]] = [[] for _ in chunks]
+        slots: list[dict[int, int]] = [{} for _ in chunks]  # chunk -> unit index -> spec
+        routes: list[list[int]] = []  # per unit: the chunk of each of its files, in order
+        for u, unit in enumerate(units):
+            route = []
+            for source in unit.files:
+                k = chunk_of[id(source)]
+                if u not in slots[k]:
+                    slots[k][u] = len(specs[k])
+                    gate_id = unit.gate.id if unit.function is None and unit.gate else None
+                    specs[k].append((gate_id, unit.function, unit.parses, []))
+                specs[k][slots[k][u]][3].append(self.position[id(source)])
+                route.append(k)
+            routes.append(route)
+        futures = [executor.submit(_chunk_work, spec) for spec in specs]
+        results = [_once(f.result) for f in futures]
+        for u, unit in enumerate(units):
+            unit.done = _once(functools.partial(_gathered, unit, u, routes[u], slots, results))
+
     def close(self) -> None:
+        self.pending.clear()
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
         _SHARED.clear()
+
+
+def _sendable_results(group: Sequence[_Unit]) -> list[list[Any]]:
+    return [unit.sendable(found) for unit, found in zip(group, _execute(group), strict=True)]
+
+
+def _received_result(unit: _Unit, wait: Callable[[], list[list[Any]]], k: int) -> list[Any]:
+    return unit.received(wait()[k])
+
+
+def _gathered(
+    unit: _Unit,
+    u: int,
+    route: list[int],
+    slots: list[dict[int, int]],
+    results: list[Callable[[], list[list[Any]]]],
+) -> list[Any]:
+    """Unit ``u``'s results from the chunks it went out in, in the order of its files."""
+    cursor: dict[int, int] = {}
+    out: list[Any] = []
+    if unit.function is None:  # findings: order does not matter, one list per chunk
+        for k in dict.fromkeys(route):
+            out.extend(unit.received(results[k]()[slots[k][u]]))
+        return out
+    for k in route:
+        at = cursor.get(k, 0)
+        out.append(results[k]()[slots[k][u]][at])
+        cursor[k] = at + 1
+    return out
 
 
 def _alone() -> bool:
@@ -352,9 +499,9 @@ def _alone() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def _forked(work: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[str, Any]]]:
-    """Run ``work`` in a forked child; the returned wait() gives its result (as JSON
-    carries it) or raises what it raised. The child leaves with ``os._exit``: it flushes
+def _forked(work: Callable[[], list[Any]]) -> Callable[[], list[Any]]:
+    """Run ``work`` in a forked child; the returned wait() gives its result (pickled
+    across) or raises what it raised. The child leaves with ``os._exit``: it flushes
     nothing this process has buffered and runs none of its exit handlers."""
     import pickle
 
@@ -364,7 +511,7 @@ def _forked(work: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[
         try:
             os.close(read_end)
             try:
-                payload = b"R" + json.dumps(work()).encode()
+                payload = b"R" + pickle.dumps(work())
             except BaseException as exc:  # handed to the parent whole
                 try:
                     payload = b"E" + pickle.dumps(exc)
@@ -376,12 +523,12 @@ def _forked(work: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[
             os._exit(0)
     os.close(write_end)
 
-    def wait() -> list[dict[str, Any]]:
+    def wait() -> list[Any]:
         with os.fdopen(read_end, "rb") as stream:
             data = stream.read()
         os.waitpid(pid, 0)
         if data[:1] == b"R":
-            result: list[dict[str, Any]] = json.loads(data[1:])
+            result: list[Any] = pickle.loads(data[1:])
             return result
         if data[:1] == b"E":
             raise pickle.loads(data[1:])
@@ -390,13 +537,16 @@ def _forked(work: Callable[[], list[dict[str, Any]]]) -> Callable[[], list[dict[
     return wait
 
 
-def _gate_chunk(gate_id: str, positions: list[int]) -> list[dict[str, Any]]:
-    gate, ctx = _SHARED["gates"][gate_id]
-    files = [_SHARED["files"][i] for i in positions]
-    return [f.cache_json() for f in gate.check(files, ctx)]
-
-
-def _call_chunk(
-    function: Callable[[Sequence[SourceFile]], list[Any]], positions: list[int]
-) -> list[Any]:
-    return function([_SHARED["files"][i] for i in positions])
+def _chunk_work(specs: list[tuple[str | None, Any, bool, list[int]]]) -> list[list[Any]]:
+    """In a worker: each unit's share of one chunk (a gate id or a function, whether it
+    parses, positions in the run's files)."""
+    files = _SHARED["files"]
+    units = []
+    for gate_id, function, parses, positions in specs:
+        chosen = [files[i] for i in positions]
+        if gate_id is not None:
+            gate, ctx = _SHARED["gates"][gate_id]
+            units.append(_Unit(chosen, gate=gate, ctx=ctx, parses=parses))
+        else:
+            units.append(_Unit(chosen, function=function, parses=parses))
+    return _sendable_results(units)

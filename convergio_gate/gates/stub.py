@@ -131,6 +131,7 @@ class StubGate:
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
     version = "2"  # Go methods: only unexported or marker-named ones may be empty
+    parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
         self.rules = load_rules() if rules is None else rules

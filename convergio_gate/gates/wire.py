@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from convergio_gate import lang
 from convergio_gate.errors import InputError
@@ -1948,16 +1948,26 @@ class DefinitionStore:
         self.dirty = set()
 
 
-#: What the engine hands a repository-wide gate to spread per-file work over its worker
-#: processes: ``submit(function, files)`` starts ``function`` on chunks of ``files`` and
-#: returns a wait() that gives the results in the order of ``files``.
-Submit = Callable[
-    [Callable[[Sequence[SourceFile]], list[Any]], Sequence[SourceFile]], Callable[[], list[Any]]
-]
+class Submit(Protocol):
+    """What the engine hands a repository-wide gate to spread per-file work over its
+    worker processes: ``submit(function, files, parses=...)`` starts ``function`` on
+    chunks of ``files`` and returns a wait() that gives the results in the order of
+    ``files``; ``parses`` lets the engine parse each file once for it and the file gates."""
+
+    def __call__(
+        self,
+        function: Callable[[Sequence[SourceFile]], list[Any]],
+        files: Sequence[SourceFile],
+        *,
+        parses: bool = False,
+    ) -> Callable[[], list[Any]]: ...
 
 
 def _serial(
-    function: Callable[[Sequence[SourceFile]], list[Any]], files: Sequence[SourceFile]
+    function: Callable[[Sequence[SourceFile]], list[Any]],
+    files: Sequence[SourceFile],
+    *,
+    parses: bool = False,
 ) -> Callable[[], list[Any]]:
     results = function(files)
     return lambda: results
@@ -1978,7 +1988,7 @@ def file_candidates(
         else:
             rows[source.path] = found
     submit: Submit = ctx.extra.get("submit") or _serial
-    wait = submit(candidates_packed, todo) if todo else (lambda: [])
+    wait = submit(candidates_packed, todo, parses=True) if todo else (lambda: [])
 
     def result() -> dict[str, list[tuple[Any, ...]]]:
         for source, packed in zip(todo, wait(), strict=True):
@@ -2089,13 +2099,23 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     store = DefinitionStore(directory)
     if covered or _index_kept(directory):
         # The index first (it is on disk: little to tokenise): it tells which files may
-        # define something unreferenced, and only those are parsed.
+        # define something unreferenced, and only those are parsed. Too few files to be
+        # worth filtering are parsed at once, while the index loads.
+        rest = [f for f in files if f.path not in covered]
+        early = file_candidates(rest, ctx, store) if 0 < len(rest) < FILTER_MIN_FILES else None
         index = _index(files, paths, ctx)
         if covered and not (_unchanged(index) and index.state.stamp == kept.stamp):
             covered = {}  # usable only against the very state they were worked out against
-        rest = [f for f in files if f.path not in covered]
-        todo = index.may_define_dead(rest)
-        pending = file_candidates(todo, ctx, store) if todo else dict
+        if early is None:
+            rest = [f for f in files if f.path not in covered]
+            todo = index.may_define_dead(rest)
+            pending = file_candidates(todo, ctx, store) if todo else dict
+        else:
+            started = {f.path for f in rest}
+            dropped = [] if covered else [f for f in files if f.path not in started]
+            more = index.may_define_dead(dropped) if dropped else []
+            pending = _merged(early, file_candidates(more, ctx, store) if more else dict)
+            rest = [f for f in files if f.path not in covered]
     else:  # no index yet: parse (in the workers, when there are many) while it is built
         rest = list(files)
         pending = file_candidates(rest, ctx, store)
@@ -2119,6 +2139,12 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     return sorted(judged, key=lambda item: by_path[item[0].path])
 
 
+def _merged(
+    *waits: Callable[[], Mapping[str, list[tuple[Any, ...]]]],
+) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
+    return lambda: {path: rows for wait in waits for path, rows in wait().items()}
+
+
 class WireGate:
     """Refuses functions, methods and classes that nothing in the repository uses."""
 
@@ -2126,6 +2152,7 @@ class WireGate:
     description = "code the change defines that nothing in the repository references"
     scope: Literal["file", "repo"] = "repo"
     version = "1"
+    parses = True  # its per-file work goes out with the file gates' (engine.py)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
         findings = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -148,8 +150,38 @@ def parser(name: str) -> Parser:
     return Parser(language(name))
 
 
+#: Trees kept for re-use inside :func:`shared_trees`: id(data) -> (language, data, tree).
+_KEPT: dict[int, tuple[str, bytes, Tree]] | None = None
+
+
 def parse(name: str, data: bytes) -> Tree:
-    return parser(name).parse(data)
+    """``data`` parsed as ``name``; inside :func:`shared_trees`, parsed once."""
+    kept = _KEPT
+    if kept is None:
+        return parser(name).parse(data)
+    entry = kept.get(id(data))
+    if entry is not None and entry[0] == name and entry[1] is data:
+        return entry[2]
+    tree = parser(name).parse(data)
+    kept[id(data)] = (name, data, tree)
+    return tree
+
+
+@contextmanager
+def shared_trees() -> Iterator[dict[int, tuple[str, bytes, Tree]]]:
+    """While inside, every gate that parses the same bytes as the same language gets the
+    same tree (nothing here edits a tree, so one can serve them all). The caller clears
+    the yielded mapping when it moves on to another file, to keep memory to one file's
+    trees; all are dropped on leaving. Nested uses share the outer mapping."""
+    global _KEPT
+    if _KEPT is not None:
+        yield _KEPT
+        return
+    _KEPT = {}
+    try:
+        yield _KEPT
+    finally:
+        _KEPT = None
 
 
 @cache

@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import git
 
 from convergio_gate.errors import InputError
 from convergio_gate.gates import engine, select
+from convergio_gate.gates._base import blob_oid
 from convergio_gate.gates.cache import Cache
 from convergio_gate.model.config import Config
 
@@ -122,3 +124,35 @@ def test_small_runs_overlap_their_gates_and_find_the_same(repo: Path) -> None:
     serial = run("--jobs", "1")
     assert {f["gate"] for f in serial} == {"debt", "stub", "wire"}
     assert run() == serial
+
+
+class _LoggingParser:
+    """A parser that writes each parse to ``log`` (a file: a forked child's writes must
+    reach the test)."""
+
+    def __init__(self, real: Any, name: str, log: Path) -> None:
+        self.real, self.name, self.log = real, name, log
+
+    def parse(self, data: bytes) -> Any:
+        with self.log.open("ab") as out:
+            out.write(f"{self.name} {blob_oid(data)}\n".encode())
+        return self.real.parse(data)
+
+
+@pytest.mark.parametrize("jobs", [1, None])
+def test_stub_and_wire_parse_each_file_once(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, jobs: int | None
+) -> None:
+    """In this process (``--jobs 1``) and in a small run's forked child alike."""
+    from convergio_gate import lang
+
+    project(repo)
+    log = repo.parent / "parses.log"
+    real = lang.parser
+    monkeypatch.setattr(lang, "parser", lambda name: _LoggingParser(real(name), name, log))
+    files = [f"pkg/m{n}.py" for n in range(4)] + [f"web/w{n}.js" for n in range(4)]
+    selection = select.select_files(repo, files, repo)
+    outcome = engine.run(repo, selection, ["stub", "wire"], Config(), jobs=jobs)
+    assert {f.gate for f in outcome.findings} == {"stub", "wire"}
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(set(lines)) == len(files)  # each file once, none twice

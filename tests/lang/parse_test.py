@@ -1,0 +1,28 @@
+"""Parsing: inside ``shared_trees`` the same bytes in the same language are parsed once."""
+
+from __future__ import annotations
+
+from convergio_gate import lang
+
+
+def test_one_tree_for_the_same_bytes_inside_shared_trees() -> None:
+    data = b"def f():\n    return 1\n"
+    with lang.shared_trees() as kept:
+        first = lang.parse("python", data)
+        assert lang.parse("python", data) is first
+        assert lang.parse("bash", data) is not first  # another language, another tree
+        assert lang.parse("python", bytes(data)) is not first  # other bytes, parsed anew
+        kept.clear()
+        assert lang.parse("python", data) is not first
+        with lang.shared_trees() as inner:  # nested: the same mapping
+            assert inner is kept
+    assert lang.parse("python", data) is not lang.parse("python", data)
+
+
+def test_a_shared_tree_reads_like_a_fresh_one() -> None:
+    data = b"class A:\n    def run(self):\n        pass\n"
+    fresh = lang.parse("python", data).root_node
+    with lang.shared_trees():
+        lang.parse("python", data)
+        shared = lang.parse("python", data).root_node
+    assert str(shared) == str(fresh)

@@ -360,9 +360,10 @@ class _Pool:
             self.executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
         return self.executor
 
-    def _chunks(self, files: Sequence[SourceFile]) -> list[list[int]]:
-        """Positions in ``files``, in chunks of about equal bytes (biggest files first)."""
-        chunks: list[list[int]] = [[] for _ in range(self.workers * 4)]
+    def _chunks(self, files: Sequence[SourceFile], count: int = 0) -> list[list[int]]:
+        """Positions in ``files``, in ``count`` (four per worker) chunks of about equal
+        bytes (biggest files first)."""
+        chunks: list[list[int]] = [[] for _ in range(count or self.workers * 4)]
         loads = [0] * len(chunks)
         for at in sorted(range(len(files)), key=lambda i: -len(files[i].data)):
             i = loads.index(min(loads))
@@ -423,33 +424,40 @@ class _Pool:
                 unit.done = _ready(found)
 
     def _to_children(self, units: list[_Unit]) -> None:
-        """One forked child for the units that parse, one for each other unit."""
-        groups = [[u for u in units if u.parses]] + [[u] for u in units if not u.parses]
-        for group in (g for g in groups if g):
-            wait = _once(_forked(functools.partial(_sendable_results, group)))
-            for k, unit in enumerate(group):
-                unit.done = functools.partial(_received_result, unit, wait, k)
+        """The units that parse split by file over one forked child per worker; one
+        child for each other unit."""
+        parsing = [u for u in units if u.parses]
+        union = list({id(f): f for unit in parsing for f in unit.files}.values())
+        chunks = [[union[at] for at in c] for c in self._chunks(union, self.workers)]
+        parts, slots, routes = _split(parsing, chunks)
+        waits = [_once(_forked(functools.partial(_sendable_results, part))) for part in parts]
+        for u, unit in enumerate(parsing):
+            unit.done = _once(functools.partial(_gathered, unit, u, routes[u], slots, waits))
+        for unit in units:
+            if not unit.parses:
+                wait = _once(_forked(functools.partial(_sendable_results, [unit])))
+                unit.done = functools.partial(_received_result, unit, wait, 0)
 
     def _to_workers(self, units: list[_Unit], union: list[SourceFile]) -> None:
         """Chunks of ``union`` to the workers, each with every unit's share of it."""
         executor = self._start()
-        chunks = self._chunks(union)
-        chunk_of = {id(union[at]): k for k, chunk in enumerate(chunks) for at in chunk}
-        specs: list[list[tuple[str | None, Any, bool, list[int]]]] = [[] for _ in chunks]
-        slots: list[dict[int, int]] = [{} for _ in chunks]  # chunk -> unit index -> spec
-        routes: list[list[int]] = []  # per unit: the chunk of each of its files, in order
-        for u, unit in enumerate(units):
-            route = []
-            for source in unit.files:
-                k = chunk_of[id(source)]
-                if u not in slots[k]:
-                    slots[k][u] = len(specs[k])
-                    gate_id = unit.gate.id if unit.function is None and unit.gate else None
-                    specs[k].append((gate_id, unit.function, unit.parses, []))
-                specs[k][slots[k][u]][3].append(self.position[id(source)])
-                route.append(k)
-            routes.append(route)
-        futures = [executor.submit(_chunk_work, spec) for spec in specs]
+        chunks = [[union[at] for at in c] for c in self._chunks(union)]
+        parts, slots, routes = _split(units, chunks)
+        futures = [
+            executor.submit(
+                _chunk_work,
+                [
+                    (
+                        p.gate.id if p.function is None and p.gate else None,
+                        p.function,
+                        p.parses,
+                        [self.position[id(f)] for f in p.files],
+                    )
+                    for p in part
+                ],
+            )
+            for part in parts
+        ]
         results = [_once(f.result) for f in futures]
         for u, unit in enumerate(units):
             unit.done = _once(functools.partial(_gathered, unit, u, routes[u], slots, results))
@@ -460,6 +468,28 @@ class _Pool:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
         _SHARED.clear()
+
+
+def _split(
+    units: Sequence[_Unit], chunks: Sequence[Sequence[SourceFile]]
+) -> tuple[list[list[_Unit]], list[dict[int, int]], list[list[int]]]:
+    """Each chunk's share of ``units`` (one part per unit with files in it); for each
+    chunk, which part is which unit's; for each unit, the chunk of each of its files."""
+    chunk_of = {id(f): k for k, chunk in enumerate(chunks) for f in chunk}
+    parts: list[list[_Unit]] = [[] for _ in chunks]
+    slots: list[dict[int, int]] = [{} for _ in chunks]
+    routes: list[list[int]] = []
+    for u, unit in enumerate(units):
+        route = []
+        for source in unit.files:
+            k = chunk_of[id(source)]
+            if u not in slots[k]:
+                slots[k][u] = len(parts[k])
+                parts[k].append(replace(unit, files=[], done=None))
+            parts[k][slots[k][u]].files.append(source)
+            route.append(k)
+        routes.append(route)
+    return parts, slots, routes
 
 
 def _sendable_results(group: Sequence[_Unit]) -> list[list[Any]]:

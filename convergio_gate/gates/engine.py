@@ -15,8 +15,9 @@ the file list, never contents, and load nothing.
 Parsing is most of the cost, so it is done once per file. A gate that parses says so
 (``parses = True``); when a repository-wide one does, the file gates' work waits for its
 per-file work and goes out with it, split by file: each worker parses a file once and
-runs every parsing gate on the tree before it moves on. Small runs get the same in one
-forked child (the parsing gates) beside one per other gate.
+runs every parsing gate on the tree before it moves on. Small runs get the same in forked
+children: the parsing gates split by file over one child per worker, and one child for
+each other gate.
 """
 
 from __future__ import annotations
@@ -287,11 +288,11 @@ def _execute(units: Sequence[_Unit]) -> list[list[Any]]:
     from convergio_gate import lang
 
     out: list[list[Any]] = [[] for _ in units]
-    parsing = [i for i, unit in enumerate(units) if unit.parses]
+    parsing = {i for i, unit in enumerate(units) if unit.parses}
     if len(parsing) < 2:
-        parsing = []
+        parsing = set()
     wanted: dict[int, tuple[SourceFile, list[int]]] = {}
-    for i in parsing:
+    for i in sorted(parsing):
         for source in units[i].files:
             wanted.setdefault(id(source), (source, []))[1].append(i)
     if wanted:

@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from convergio_gate.errors import BusyError
+
 SEVERITIES = ("error", "warning", "note")
 GATE_ID = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
@@ -129,6 +131,54 @@ class SourceFile:
     @cached_property
     def lines(self) -> list[str]:
         return self.text.splitlines()
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+class ChangedWhileChecked(BusyError):
+    """A file's bytes are not the ones its blob id was taken from: it was written to
+    while being checked."""
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix or "run the check again once nothing is writing to it")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,))
+
+
+class LazyFile(SourceFile):
+    """A :class:`SourceFile` whose blob id is already known (a stat cache vouches for
+    the file at ``full``): its bytes are read only when a gate asks for them, which a
+    re-run whose findings are all cached never does. What is read must hash to ``oid``,
+    else :class:`ChangedWhileChecked` (findings would be cached under the wrong id).
+    """
+
+    def __init__(self, path: str, oid: str, language: str | None, full: str, size: int) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "oid", oid)
+        object.__setattr__(self, "language", language)
+        object.__setattr__(self, "full", full)
+        object.__setattr__(self, "known_size", size)
+
+    def __getattr__(self, name: str) -> Any:
+        if name != "data":
+            raise AttributeError(name)
+        full = self.__dict__["full"]
+        try:
+            with open(full, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise ChangedWhileChecked(f"{self.path}: {exc.strerror or exc}") from None
+        if blob_oid(data) != self.oid:
+            raise ChangedWhileChecked(f"{self.path} changed while it was being checked")
+        object.__setattr__(self, "data", data)
+        return data
+
+    @property
+    def size(self) -> int:
+        return int(self.__dict__["known_size"])
 
 
 def _no_files() -> Sequence[str]:

@@ -14,6 +14,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from convergio_gate.gates._base import Finding
 
@@ -41,9 +42,22 @@ class Cache:
         return f"{SCHEMA}:{prefix}:{path}:{oid}"
 
     def get_many(self, keys: Sequence[str]) -> dict[str, list[Finding]]:
+        try:
+            return {
+                key: [Finding.from_json(d) for d in value] if value else []
+                for key, value in self.get_values(keys).items()
+            }
+        except (KeyError, TypeError):
+            return {}
+
+    def put_many(self, items: Iterable[tuple[str, list[Finding]]]) -> None:
+        self.put_values((k, [f.cache_json() for f in v]) for k, v in items)
+
+    def get_values(self, keys: Sequence[str]) -> dict[str, Any]:
+        """What :meth:`put_values` stored under ``keys`` (JSON values), for those it has."""
         if self.db is None or not keys:
             return {}
-        found: dict[str, list[Finding]] = {}
+        found: dict[str, Any] = {}
         try:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
@@ -52,18 +66,15 @@ class Cache:
                     f"SELECT key, value FROM findings WHERE key IN ({marks})", chunk
                 )
                 for key, value in rows:
-                    if value == "[]":  # most files: nothing found, nothing to decode
-                        found[key] = []
-                    else:
-                        found[key] = [Finding.from_json(d) for d in json.loads(value)]
-        except (sqlite3.Error, ValueError, KeyError, TypeError):
+                    found[key] = [] if value == "[]" else json.loads(value)
+        except (sqlite3.Error, ValueError):
             return {}
         return found
 
-    def put_many(self, items: Iterable[tuple[str, list[Finding]]]) -> None:
+    def put_values(self, items: Iterable[tuple[str, Any]]) -> None:
         if self.db is None:
             return
-        rows = [(k, json.dumps([f.cache_json() for f in v])) for k, v in items]
+        rows = [(k, json.dumps(v)) for k, v in items]
         if not rows:
             return
         try:

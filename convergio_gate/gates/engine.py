@@ -87,6 +87,11 @@ def matches(path: str, globs: Sequence[str]) -> bool:
     return _globs(tuple(globs)).match(path) is not None
 
 
+def _included(files: Sequence[SourceFile], exclude: Sequence[str]) -> list[SourceFile]:
+    pattern = _globs(tuple(exclude))
+    return [f for f in files if pattern.match(f.path) is None]
+
+
 @functools.lru_cache(maxsize=64)
 def _globs(globs: tuple[str, ...]) -> re.Pattern[str]:
     """``globs`` as one regex: fnmatch's translation of each, as alternatives."""
@@ -119,13 +124,17 @@ def run(
     outcome = Outcome(selection, list(gate_ids))
     pool = _Pool(selection.files, jobs)
     plans: list[tuple[Gate, list[SourceFile], Context]] = []
+    included: dict[tuple[str, ...], list[SourceFile]] = {}  # by exclude list: most share one
     for gate_id in gate_ids:
         gate = registry.load(gate_id, cache_dir)
         settings = config.gate(gate_id)
         exclude = [*config.exclude, *settings.get("exclude", ())]
         if gate_id not in STATE_GATES:
             exclude.extend(DEFAULT_EXCLUDE)
-        files = [f for f in selection.files if not matches(f.path, exclude)]
+        chosen = included.get(tuple(exclude))
+        if chosen is None:
+            chosen = included[tuple(exclude)] = _included(selection.files, exclude)
+        files = list(chosen)
         if not files:
             continue
         ctx = Context(
@@ -170,7 +179,7 @@ def run(
         pool.close()
     raw = _added_only(raw, selection)
     raw = _with_fingerprints(raw)
-    found_waivers = {f.path: waivers.find(f) for f in selection.files}
+    found_waivers = _waivers(selection.files, cache)
     bad = _added_only(waivers.reasonless(w for ws in found_waivers.values() for w in ws), selection)
     kept, outcome.waived = waivers.apply(raw, found_waivers)
     kept.extend(_with_fingerprints(bad))
@@ -182,6 +191,24 @@ def run(
     outcome.findings = sorted(kept, key=lambda f: (f.path, f.line, f.column, f.gate, f.rule))
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _waivers(files: Sequence[SourceFile], cache: Cache | None) -> dict[str, list[waivers.Waiver]]:
+    """Each file's inline waivers, cached by blob id like a file gate's findings."""
+    keys = {f.path: Cache.key(f"waivers:{waivers.VERSION}", f.path, f.oid) for f in files}
+    hits = cache.get_values(list(keys.values())) if cache else {}
+    out: dict[str, list[waivers.Waiver]] = {}
+    fresh = []
+    for source in files:
+        stored = hits.get(keys[source.path])
+        found = None if stored is None else waivers.from_json(source.path, stored)
+        if found is None:
+            found = waivers.find(source)
+            fresh.append((keys[source.path], [w.to_json() for w in found]))
+        out[source.path] = found
+    if cache and fresh:
+        cache.put_values(fresh)
+    return out
 
 
 def _ready(findings: list[Finding]) -> Callable[[], list[Finding]]:
@@ -346,7 +373,7 @@ class _Pool:
     def worth_it(self, files: Sequence[SourceFile]) -> bool:
         if self.workers <= 1 or len(files) < PARALLEL_MIN_FILES:
             return False
-        if sum(len(f.data) for f in files) < PARALLEL_MIN_BYTES:
+        if sum(f.size for f in files) < PARALLEL_MIN_BYTES:
             return False
         return all(id(f) in self.position for f in files)
 
@@ -366,10 +393,10 @@ class _Pool:
         bytes (biggest files first)."""
         chunks: list[list[int]] = [[] for _ in range(count or self.workers * 4)]
         loads = [0] * len(chunks)
-        for at in sorted(range(len(files)), key=lambda i: -len(files[i].data)):
+        for at in sorted(range(len(files)), key=lambda i: -files[i].size):
             i = loads.index(min(loads))
             chunks[i].append(at)
-            loads[i] += len(files[at].data) + 2048
+            loads[i] += files[at].size + 2048
         return [c for c in chunks if c]
 
     def _queue(self, unit: _Unit) -> Callable[[], list[Any]]:

@@ -49,6 +49,7 @@ from difflib import get_close_matches
 from functools import cache
 from typing import Any, Literal
 
+from convergio_gate import lazyre
 from convergio_gate.errors import InputError
 from convergio_gate.gates._base import RULE_ID, SEVERITIES, Context, Finding, SourceFile
 
@@ -144,18 +145,18 @@ def character_classes(value: str) -> int:
 # --------------------------------------------------------------------------------------
 # Not a secret: pure predicates
 
-_PLACEHOLDER_SHAPES = re.compile(r"<[^<>]{1,80}>|\*{3,}|•{3,}|\.\.\.|…|^(.)\1+$")
-_PLACEHOLDER_RUNS = re.compile(r"[xX]{4,}|0{6,}")  # ``xxxx``, ``T00000000``
+_PLACEHOLDER_SHAPES = lazyre.compile(r"<[^<>]{1,80}>|\*{3,}|•{3,}|\.\.\.|…|^(.)\1+$")
+_PLACEHOLDER_RUNS = lazyre.compile(r"[xX]{4,}|0{6,}")  # ``xxxx``, ``T00000000``
 _PLACEHOLDER_WORDS = frozenset(
     """example examples sample samples dummy fake fakes placeholder changeme changeit redacted
     your yours replace replaceme insert mock mocked notreal foobar""".split()  # noqa: SIM905 (a word list reads best as text)
 )
-_PLACEHOLDER_PHRASES = re.compile(
+_PLACEHOLDER_PHRASES = lazyre.compile(
     r"change[_-]?me|replace[_-]?me|not[ _-]?(?:a|my|the)?[ _-]?real|not[ _-]?(?:a[ _-]?)?secret|"
     r"your[_-]?[a-z_-]*(?:key|token|secret|password|here)|_here\b|-here\b",
     re.IGNORECASE,
 )
-_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_WORDS = lazyre.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def _words(value: str) -> list[str]:
@@ -182,7 +183,7 @@ def is_placeholder(value: str, extra: Iterable[str] = ()) -> bool:
     )
 
 
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
+_BASE64 = lazyre.compile(r"^[A-Za-z0-9+/]{12,}={0,2}$")
 
 
 def _base64_prose(value: str) -> str | None:
@@ -198,7 +199,7 @@ def _base64_prose(value: str) -> str | None:
     return None
 
 
-_TEMPLATE = re.compile(
+_TEMPLATE = lazyre.compile(
     r"""\$\{[^}]*\}? | \{\{.*?(?:\}\}|$) | \{%.*?%\} | %\([\w.-]+\)[a-z]
     | ^\$[A-Za-z_]\w*$ | ^\$\( | <%.*?%> | \#\{[^}]*\} | \{[A-Za-z_][\w.\[\]'"]*\}
     | \{\d*\} | ^%[sdr]$ | ^@[\w.-]+@$ | ^__[A-Z0-9_]+__$ | \[\[.*?\]\]
@@ -215,11 +216,11 @@ def is_template_variable(value: str) -> bool:
     return bool(_TEMPLATE.search(value))
 
 
-_ENV_IN_VALUE = re.compile(
+_ENV_IN_VALUE = lazyre.compile(
     r"os\.environ|getenv\s*\(|process\.env|\bENV\s*[\[.]|System\.getenv|"
     r"GetEnvironmentVariable|env::var|\$ENV\{|\benv\s*\(|import\.meta\.env",
 )
-_ENV_BEFORE_VALUE = re.compile(
+_ENV_BEFORE_VALUE = lazyre.compile(
     r"(?:os\.environ(?:\.get|\.setdefault)?|os\.getenv|getenv|process\.env|\bENV(?:\.fetch)?|"
     r"System\.getenv|os\.Getenv|os\.LookupEnv|env::var|GetEnvironmentVariable|\benv|"
     r"import\.meta\.env)\s*[\[(.]?\s*[@bruf]{0,2}[\"'`]?$"
@@ -310,7 +311,7 @@ def is_malformed_jwt(value: str) -> bool:
     return lengths is not None and len(signature) not in lengths
 
 
-_TEST_MODE_KEY = re.compile(r"^(?:sk|rk|pk)_test_|^pk_live_")
+_TEST_MODE_KEY = lazyre.compile(r"^(?:sk|rk|pk)_test_|^pk_live_")
 
 
 def is_test_mode_key(value: str) -> bool:
@@ -318,7 +319,7 @@ def is_test_mode_key(value: str) -> bool:
     return bool(_TEST_MODE_KEY.match(value))
 
 
-_DATA_URI_BEFORE = re.compile(r"(?:data:[\w/+.-]*)?;base64,$")
+_DATA_URI_BEFORE = lazyre.compile(r"(?:data:[\w/+.-]*)?;base64,$")
 #: Base64 of images (PNG, JPEG, GIF, WebP, SVG, ICO, BMP), WebAssembly, JSON and XML
 #: documents, and DER public keys (EC P-256, Ed25519, RSA): data, not credentials.
 _DATA_BASE64 = (
@@ -351,10 +352,10 @@ def is_data_uri(value: str, before: str = "") -> bool:
 
 _HEX_DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
 _B64_DIGEST_LENGTHS = frozenset({24, 28, 43, 44, 64, 86, 88})  # md5..sha512, padded or not
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-_SRI = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5)-[A-Za-z0-9+/]{20,}={0,2}$")
-_ALGO_PREFIX = re.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2[bs]?|sha3-\d+)[:=$]", re.I)
-_HASH_CONTEXT = re.compile(
+_HEX = lazyre.compile(r"^[0-9a-fA-F]+$")
+_SRI = lazyre.compile(r"^(?:sha(?:1|224|256|384|512)|md5)-[A-Za-z0-9+/]{20,}={0,2}$")
+_ALGO_PREFIX = lazyre.compile(r"^(?:sha(?:1|224|256|384|512)|md5|blake2[bs]?|sha3-\d+)[:=$]", re.I)
+_HASH_CONTEXT = lazyre.compile(
     r"(?<![a-z])(?:sha[-_]?\d*|md5|crc\d*|sum|rev|oid|head|blake\w*)(?![a-z])|"
     r"hash|digest|checksum|integrity|etag|fingerprint|commit|revision",
     re.IGNORECASE,
@@ -375,7 +376,7 @@ def is_hash(value: str, key: str = "", before: str = "", path: str = "") -> bool
     return context or is_lockfile(path)
 
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_UUID = lazyre.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
 def is_uuid(value: str) -> bool:
@@ -383,7 +384,9 @@ def is_uuid(value: str) -> bool:
     return bool(_UUID.match(value))
 
 
-_COMMIT_CONTEXT = re.compile(r"commit|\brev|\bsha\b|\bref\b|\bhead\b|parent|\btree\b|\btag\b", re.I)
+_COMMIT_CONTEXT = lazyre.compile(
+    r"commit|\brev|\bsha\b|\bref\b|\bhead\b|parent|\btree\b|\btag\b", re.I
+)
 
 
 def is_git_commit_id(value: str, before: str = "") -> bool:
@@ -407,7 +410,7 @@ def is_lockfile(path: str) -> bool:
     return name in _LOCKFILES or name.endswith((".lock", ".lockfile"))
 
 
-_REFERENCE_KEY_SUFFIX = re.compile(
+_REFERENCE_KEY_SUFFIX = lazyre.compile(
     r"(?:^|[_.-]|(?-i:(?<=[a-z0-9])(?=[A-Z])))"  # after a separator or a camelCase hump
     r"(?:name|names|env|envvar|var|variable|field|fields|header|param|parameter|"
     r"prompt|label|url|uri|urls|path|paths|file|filename|files|dir|type|types|length|len|size|"
@@ -421,23 +424,25 @@ _REFERENCE_KEY_SUFFIX = re.compile(
     r"counter|str|pos|start|end|position|offset|category)$",
     re.IGNORECASE,
 )
-_REFERENCE_KEY_PREFIX = re.compile(
+_REFERENCE_KEY_PREFIX = lazyre.compile(
     r"^(?:is|has|use|show|allow|require|requires|validate|get|check|hide|mask|min|max|num|no|"
     r"should|can|enable|disable|with|without|need|needs|supports|do|expect)"
     r"(?:[_.-]|(?-i:[A-Z]))",  # is_secret, isSecret; not issuer_token or user_password
     re.IGNORECASE,
 )
-_UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
-_CAPS_WORD = re.compile(r"^[A-Z]{2,}\d{0,3}$")  # MYTOKEN1
+_UPPER_SNAKE = lazyre.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_CAPS_WORD = lazyre.compile(r"^[A-Z]{2,}\d{0,3}$")  # MYTOKEN1
 #: crypto_aead_aegis128l_NPUBBYTES: segments of one case each (random base64url with two
 #: underscores practically never has three single-case segments).
-_SNAKE_IDENT = re.compile(r"^(?:[A-Za-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:_(?:[a-z0-9]+|[A-Z0-9]+)){2,}$")
+_SNAKE_IDENT = lazyre.compile(
+    r"^(?:[A-Za-z][a-z0-9]*|[A-Z][A-Z0-9]*)(?:_(?:[a-z0-9]+|[A-Z0-9]+)){2,}$"
+)
 #: TKTokenKeyAlgorithm, RSAPublicKey: capitalised words (an acronym may lead); a random
 #: string practically never has every capital followed by two lower-case letters.
-_PASCAL_WORDS = re.compile(r"^[A-Z]{0,5}(?:[A-Z][a-z]{2,}){2,}$")
-_WORDS_JOINED = re.compile(r"^[a-z]{2,}(?:[_.:/-][a-z0-9]+)+$")  # snake, kebab, dotted words
-_CAMEL = re.compile(r"^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
-_IDENT_SEGMENT = re.compile(
+_PASCAL_WORDS = lazyre.compile(r"^[A-Z]{0,5}(?:[A-Z][a-z]{2,}){2,}$")
+_WORDS_JOINED = lazyre.compile(r"^[a-z]{2,}(?:[_.:/-][a-z0-9]+)+$")  # snake, kebab, dotted words
+_CAMEL = lazyre.compile(r"^[a-z]+(?:[A-Z][a-z]+)+$|^(?:[A-Z][a-z]+){2,}$")
+_IDENT_SEGMENT = lazyre.compile(
     r"^(?:[a-z]{2,}(?:_[a-z0-9]+)*|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*|[a-z]{2,}(?:[A-Z][a-z]{2,})+"
     r"|[A-Z]{0,5}(?:[A-Z][a-z]{2,})+)$"  # ... PascalCase, with a leading acronym (RSAPublicKey)
 )
@@ -449,12 +454,12 @@ def _normal_name(name: str) -> str:
 
 #: A secret manager's name for a secret: an ARN (``arn:aws:secretsmanager:...``, or any
 #: other AWS resource) or a Google Secret Manager resource name.
-_SECRET_LOCATOR = re.compile(
+_SECRET_LOCATOR = lazyre.compile(
     r"^arn:aws[\w-]*:[\w-]+:[\w-]*:\d*:\S+$"
     r"|^projects/[\w.-]+/secrets/[\w.-]+(?:/versions/[\w.-]+)?$"
 )
 #: An HTTP header's name (``X-Auth-Token``, ``X-CSRFToken``): capitalised words of letters.
-_HEADER_NAME = re.compile(r"^[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+$")
+_HEADER_NAME = lazyre.compile(r"^[A-Z][A-Za-z]*(?:-[A-Z][A-Za-z]*)+$")
 
 
 def is_reference(value: str, key: str = "") -> bool:
@@ -487,8 +492,8 @@ def is_reference(value: str, key: str = "") -> bool:
     return all(_IDENT_SEGMENT.match(s) or _identifier_of_words(s) for s in segments)
 
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_WORD_RUN = re.compile(r"[A-Z]?[a-z]{3,}")
+_IDENTIFIER = lazyre.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORD_RUN = lazyre.compile(r"[A-Z]?[a-z]{3,}")
 
 
 def _identifier_of_words(value: str) -> bool:
@@ -557,8 +562,8 @@ def is_sequential(value: str) -> bool:
     return False
 
 
-_URL_NO_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s:@/]*(?:[/?#]|$)", re.IGNORECASE)
-_FILE_PATH = re.compile(
+_URL_NO_CREDENTIALS = lazyre.compile(r"^[a-z][a-z0-9+.-]*://[^\s:@/]*(?:[/?#]|$)", re.IGNORECASE)
+_FILE_PATH = lazyre.compile(
     r"^(?:~|\.{1,2}|[A-Za-z]:)?[/\\](?:[\w.@-]+[/\\])+[\w.@-]*$"
     r"|^[\w.-]+(?:/[\w.-]+)*\.(?:json|ya?ml|pem|key|crt|cer|txt|env|cfg|ini|toml|p12|pfx|jks|"
     r"gpg|asc|der|pub|ppk|kdbx)$"
@@ -570,7 +575,7 @@ def is_url_or_path(value: str) -> bool:
     return bool(_URL_NO_CREDENTIALS.match(value) or _FILE_PATH.match(value))
 
 
-_CODE_EXPRESSION = re.compile(
+_CODE_EXPRESSION = lazyre.compile(
     r"""^(?:null|none|nil|true|false|undefined|~|\[\]|\{\}|""|'')$
     | ^[\w.$]+\(.*\)?;?$               # get_password(), config.get("x")
     | ^[\w.$]+\[.*\]?;?$               # secrets["x"]
@@ -582,8 +587,8 @@ _CODE_EXPRESSION = re.compile(
 )
 #: How an unquoted YAML value that is not a literal starts: an alias, an anchor or a tag
 #: (``*creds``, ``&creds``, ``!vault``, ``!Ref``).
-_YAML_SIGIL = re.compile(r"^[&*!]")
-_YAML_PATH = re.compile(r"(?i)\.ya?ml(?:\.\w+)?$")
+_YAML_SIGIL = lazyre.compile(r"^[&*!]")
+_YAML_PATH = lazyre.compile(r"(?i)\.ya?ml(?:\.\w+)?$")
 _QUOTES = frozenset("\"'`")
 
 
@@ -1133,7 +1138,7 @@ def _short_secret(short: Short, value: str, before: str) -> bool:
     )
 
 
-_DS_QUOTED = re.compile(r"""(["'])([A-Za-z0-9+/=_-]{20,})\1""")
+_DS_QUOTED = lazyre.compile(r"""(["'])([A-Za-z0-9+/=_-]{20,})\1""")
 _DS_HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -1176,7 +1181,7 @@ def _detect_secrets_plugins() -> list[Any]:
     return [cls() for cls in classes if cls.__name__ not in DETECT_SECRETS_COVERED]
 
 
-_DS_RULE_ID = re.compile(r"[^a-z0-9]+")
+_DS_RULE_ID = lazyre.compile(r"[^a-z0-9]+")
 
 
 def _ds_rule(plugin: Any) -> Rule:

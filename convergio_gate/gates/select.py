@@ -28,17 +28,20 @@ import os
 import stat
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from convergio_gate.errors import GitError, UsageError
-from convergio_gate.gates._base import SourceFile, blob_oid
+from convergio_gate.gates._base import LazyFile, SourceFile, blob_oid
 from convergio_gate.lang import detect
 
 MAX_FILE_BYTES = 8 << 20
-STAT_FORMAT = 1
+STAT_FORMAT = 2
 RACY_NS = 2_000_000_000
+
+#: size, mtime, ctime, inode, blob id, ``#!`` line
+StatEntry = tuple[int, int, int, int, bytes, bytes]
 
 
 def _no_oids(paths: Sequence[str]) -> Mapping[str, str]:
@@ -158,15 +161,47 @@ def _worktree_oids(
     return known
 
 
+class StatCache:
+    """Git blob ids of work-tree files by path, valid while a file's size, mtime, ctime
+    and inode are unchanged (see the module docstring). Entries are trusted only once
+    their mtime is RACY_NS old."""
+
+    def __init__(self, root: Path) -> None:
+        where = git_dir(root)
+        self.path = None if where is None else where / "convergio" / "cache" / "stat.bin"
+        self.old = _load_stats(self.path)
+        self.keep: dict[str, StatEntry] = {}
+        self.trusted_before = time.time_ns() - RACY_NS
+
+    def get(self, path: str, st: os.stat_result) -> tuple[str, bytes] | None:
+        """The file's blob id and its ``#!`` line (empty when it has none), when the
+        cache vouches for it."""
+        entry = self.old.get(path)
+        if entry is None or entry[:4] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+            return None
+        self.remember(path, st, entry[4], entry[5])
+        return entry[4].hex(), entry[5]
+
+    def remember(self, path: str, st: os.stat_result, digest: bytes, data: bytes) -> None:
+        """``data``: the file's bytes (only its ``#!`` line is kept, for :func:`detect`)."""
+        if st.st_mtime_ns < self.trusted_before:
+            head = data[:256].split(b"\n", 1)[0] if data.startswith(b"#!") else b""
+            self.keep[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest, head)
+
+    def save(self, asked: Iterable[str]) -> None:
+        """Keep what was remembered; drop the entries of ``asked`` that were not."""
+        asked = set(asked)
+        merged = {p: e for p, e in self.old.items() if p not in asked}
+        merged.update(self.keep)
+        if merged != self.old:
+            _save_stats(self.path, merged)
+
+
 def stat_oids(root: Path, paths: Sequence[str]) -> dict[str, str]:
     """Path -> git blob id of the work-tree file, for the regular files of ``paths`` no
     larger than MAX_FILE_BYTES, through the stat cache (see the module docstring)."""
-    where = git_dir(root)
-    cache_path = None if where is None else where / "convergio" / "cache" / "stat.bin"
-    old = _load_stats(cache_path)
-    keep: dict[str, tuple[int, int, int, int, bytes]] = {}
+    stats = StatCache(root)
     out: dict[str, str] = {}
-    trusted_before = time.time_ns() - RACY_NS
     base = str(root) + "/"
     for path in paths:
         full = base + path
@@ -176,29 +211,23 @@ def stat_oids(root: Path, paths: Sequence[str]) -> dict[str, str]:
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
             continue
-        sig = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-        entry = old.get(path)
-        if entry is not None and entry[:4] == sig:
-            digest = entry[4]
-        else:
+        known = stats.get(path, st)
+        if known is None:
             try:
                 with open(full, "rb") as handle:
                     data = handle.read()
             except OSError:
                 continue
-            digest = bytes.fromhex(blob_oid(data))
-        out[path] = digest.hex()
-        if st.st_mtime_ns < trusted_before:
-            keep[path] = (*sig, digest)
-    asked = set(paths)
-    merged = {p: e for p, e in old.items() if p not in asked}
-    merged.update(keep)
-    if merged != old:
-        _save_stats(cache_path, merged)
+            oid = blob_oid(data)
+            stats.remember(path, st, bytes.fromhex(oid), data)
+        else:
+            oid = known[0]
+        out[path] = oid
+    stats.save(paths)
     return out
 
 
-def _load_stats(path: Path | None) -> dict[str, tuple[int, int, int, int, bytes]]:
+def _load_stats(path: Path | None) -> dict[str, StatEntry]:
     if path is None:
         return {}
     try:
@@ -211,7 +240,7 @@ def _load_stats(path: Path | None) -> dict[str, tuple[int, int, int, int, bytes]
     return entries if isinstance(entries, dict) else {}
 
 
-def _save_stats(path: Path | None, entries: dict[str, tuple[int, int, int, int, bytes]]) -> None:
+def _save_stats(path: Path | None, entries: dict[str, StatEntry]) -> None:
     if path is None:
         return
     try:
@@ -223,23 +252,32 @@ def _save_stats(path: Path | None, entries: dict[str, tuple[int, int, int, int, 
         return
 
 
-def _gitlinks(root: Path) -> set[str]:
-    raw = git(root, "ls-files", "-z", "--stage")
-    out = set()
-    for line in _split_z(raw):
+def _staged_paths(root: Path) -> tuple[list[str], set[str]]:
+    """Every path in the index (once, even when unmerged), and which are submodules."""
+    paths: dict[str, None] = {}
+    links = set()
+    for line in _split_z(git(root, "ls-files", "-z", "--stage")):
         meta, _, path = line.partition("\t")
+        paths[path] = None
         if meta.startswith("160000"):
-            out.add(path)
-    return out
+            links.add(path)
+    return list(paths), links
 
 
 def _load(root: Path, paths: Sequence[str], selection: Selection) -> None:
     """Read ``paths`` from the work tree into ``selection`` (one lstat each), skipping
-    what the work-tree reader would not return, with the reason when there is one."""
+    what the work-tree reader would not return, with the reason when there is one.
+
+    A file the stat cache knows is not read now: it goes in as a :class:`LazyFile`,
+    read only if a gate needs its bytes (a re-run with everything cached reads
+    nothing); the cache keeps its ``#!`` line, which :func:`detect` may need.
+    """
     base = str(root) + "/"
+    stats = StatCache(root)
     for path in paths:
+        full = base + path
         try:
-            st = os.lstat(base + path)
+            st = os.lstat(full)
         except OSError:
             continue  # gone since git listed it
         if stat.S_ISLNK(st.st_mode):
@@ -253,12 +291,21 @@ def _load(root: Path, paths: Sequence[str], selection: Selection) -> None:
         if st.st_size > MAX_FILE_BYTES:
             selection.skipped.append((path, f"over {MAX_FILE_BYTES >> 20} MiB"))
             continue
+        known = stats.get(path, st)
+        if known is not None:
+            oid, head = known
+            language = detect(path, head)
+            selection.files.append(LazyFile(path, oid, language, full, st.st_size))
+            continue
         try:
-            with open(base + path, "rb") as handle:
+            with open(full, "rb") as handle:
                 data = handle.read()
         except OSError:
             continue
-        selection.files.append(make_source(path, data))
+        source = make_source(path, data)
+        stats.remember(path, st, bytes.fromhex(source.oid), data)
+        selection.files.append(source)
+    stats.save(paths)
 
 
 def select_files(root: Path, given: Sequence[str], cwd: Path) -> Selection:
@@ -283,8 +330,7 @@ def select_files(root: Path, given: Sequence[str], cwd: Path) -> Selection:
 
 
 def select_all(root: Path) -> Selection:
-    paths = tracked(root)
-    links = _gitlinks(root)
+    paths, links = _staged_paths(root)
     read = _worktree_reader(root)
     selection = Selection("all", "all files", [], list_files=lambda: paths, read_file=read)
     _load(root, [p for p in paths if p not in links], selection)

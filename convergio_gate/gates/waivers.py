@@ -29,6 +29,8 @@ WAIVER = re.compile(
     r"(?:\s+--\s*(?P<reason>.*?))?\s*(?:\*/|-->|#\}|%\})?\s*$"
 )
 BASELINE_PATH = ".convergio/baseline.yaml"
+#: Changes whenever what :func:`find` finds in the same bytes changes (cached by blob id).
+VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,10 @@ class Waiver:
     ids: tuple[str, ...]
     reason: str
     whole_file: bool = False
+
+    def to_json(self) -> list[Any]:
+        """What the cache keeps (the path is in its key)."""
+        return [self.line, list(self.ids), self.reason, self.whole_file]
 
     def covers(self, finding: Finding) -> bool:
         if finding.rule not in self.ids and finding.gate not in self.ids:
@@ -59,6 +65,21 @@ def find(source: SourceFile) -> list[Waiver]:
         reason = (match["reason"] or "").strip()
         found.append(Waiver(source.path, number, ids, reason, bool(match["file"])))
     return found
+
+
+def from_json(path: str, stored: Any) -> list[Waiver] | None:
+    """Waivers as :meth:`Waiver.to_json` kept them; None when ``stored`` is not that."""
+    if not isinstance(stored, list):
+        return None
+    out = []
+    for item in stored:
+        if not (isinstance(item, list) and len(item) == 4):
+            return None
+        line, ids, reason, whole_file = item
+        if not (isinstance(line, int) and isinstance(ids, list) and isinstance(reason, str)):
+            return None
+        out.append(Waiver(path, line, tuple(str(i) for i in ids), reason, bool(whole_file)))
+    return out
 
 
 def reasonless(waivers: Iterable[Waiver]) -> list[Finding]:

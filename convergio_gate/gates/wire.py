@@ -1352,13 +1352,13 @@ class ReferenceIndex:
         changed: dict[str, bytes] = {}
         stored = state.files
         for path in dict.fromkeys([*paths, *overrides]):
-            data = overrides.get(path)
             oid = known.get(path)
             if oid is not None:
                 digest = bytes.fromhex(oid)
                 if stored.get(path) == digest:
                     current[path] = digest
                     continue
+            data = overrides.get(path)
             if data is None:
                 data = read(path)
                 if data is None:
@@ -2010,7 +2010,7 @@ def unreferenced(
 
 
 def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> ReferenceIndex:
-    overrides = {f.path: f.data for f in files}
+    overrides = _Contents(files)
     rest = [p for p in paths if p not in overrides]
     known = dict(ctx.known_oids(rest)) if rest else {}
     known.update((f.path, f.oid) for f in files)
@@ -2177,9 +2177,29 @@ class WireGate:
 
 
 def _reader(ctx: Context, files: Sequence[SourceFile]) -> Reader:
-    given = {f.path: f.data for f in files}
+    given = _Contents(files)
 
     def read(path: str) -> bytes | None:
         return given[path] if path in given else ctx.read(path)
 
     return read
+
+
+class _Contents(Mapping[str, bytes]):
+    """The bytes of ``files`` by path, each read only when asked for (a file whose
+    blob id the index already holds is never read: see :class:`LazyFile`)."""
+
+    def __init__(self, files: Sequence[SourceFile]) -> None:
+        self.files = {f.path: f for f in files}
+
+    def __getitem__(self, path: str) -> bytes:
+        return self.files[path].data
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.files)
+
+    def __len__(self) -> int:
+        return len(self.files)

@@ -4,6 +4,7 @@ file gates (built-in and plugin) and the wire gate's per-file work alike."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from helpers import git
 
 from convergio_gate.errors import InputError
 from convergio_gate.gates import engine, select
-from convergio_gate.gates._base import blob_oid
+from convergio_gate.gates._base import LazyFile, blob_oid
 from convergio_gate.gates.cache import Cache
 from convergio_gate.model.config import Config
 
@@ -156,3 +157,29 @@ def test_stub_and_wire_parse_each_file_once(
     assert {f.gate for f in outcome.findings} == {"stub", "wire"}
     lines = log.read_text().splitlines()
     assert len(lines) == len(set(lines)) == len(files)  # each file once, none twice
+
+
+def test_a_run_with_everything_cached_reads_no_file(repo: Path, tmp_path: Path) -> None:
+    """Ids from the stat cache, findings and waivers from the cache: no file is read,
+    and the answer, waivers included, is the one a first run gives."""
+    project(repo)
+    (repo / "pkg/w.py").write_text(
+        "def keep():  # convergio: allow wire -- called by a plugin\n    return 1\n\n\n"
+        "x = 1  # TODO: later  # convergio: allow debt\n"
+    )
+    git(repo, "add", "-A")
+    old = 1_600_000_000 * 10**9
+    for path in repo.rglob("*"):
+        if ".git" not in path.parts and path.is_file():
+            os.utime(path, ns=(old, old))
+    cache = Cache(tmp_path / "cache.sqlite3")
+    gates = ["secret", "debt", "stub", "wire"]
+    first = engine.run(repo, select.select_all(repo), gates, Config(), jobs=1, cache=cache)
+    selection = select.select_all(repo)
+    again = engine.run(repo, selection, gates, Config(), jobs=1, cache=cache)
+    cache.close()
+    assert all(isinstance(f, LazyFile) for f in selection.files)
+    assert [f.path for f in selection.files if "data" in vars(f)] == []
+    assert [f.to_json() for f in again.findings] == [f.to_json() for f in first.findings]
+    assert [(f.rule, w.line) for f, w in again.waived] == [("unused-function", 1)]
+    assert ("waiver-needs-reason", "pkg/w.py") in {(f.rule, f.path) for f in again.findings}

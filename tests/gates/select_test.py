@@ -4,6 +4,7 @@ reader returns, from the tree, the index or a stat cache that never serves a sta
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from helpers import git
 
 from convergio_gate.gates import select
-from convergio_gate.gates._base import blob_oid
+from convergio_gate.gates._base import ChangedWhileChecked, LazyFile, blob_oid
 
 OLD = time.time_ns() - 3600 * 10**9
 
@@ -112,3 +113,45 @@ def test_repo_dirs(repo: Path) -> None:
     root, common = select.repo_dirs(repo / "sub")
     assert root == repo.resolve() or root == repo
     assert common.resolve() == (repo / ".git").resolve()
+
+
+def age(root: Path) -> None:
+    for path in root.rglob("*"):
+        if ".git" not in path.parts and path.is_file():
+            os.utime(path, ns=(OLD, OLD))
+
+
+def test_a_file_the_stat_cache_knows_is_read_only_when_asked_for(repo: Path) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    write(repo, "tool", b"#!/usr/bin/env python3\nprint(1)\n")
+    git(repo, "add", "-A")
+    age(repo)
+    first = {f.path: f for f in select.select_all(repo).files}
+    assert not any(isinstance(f, LazyFile) for f in first.values())  # nothing cached yet
+    again = {f.path: f for f in select.select_all(repo).files}
+    assert all(isinstance(f, LazyFile) for f in again.values())
+    assert all("data" not in vars(f) for f in again.values())
+    assert again["tool"].language == "python"  # the #! line is kept with the id
+    assert again["a.py"].oid == first["a.py"].oid and again["a.py"].size == 6
+    assert again["a.py"].data == b"a = 1\n" and again["a.py"].lines == ["a = 1"]
+
+
+def test_a_file_that_changes_before_it_is_read_is_an_error(repo: Path) -> None:
+    write(repo, "a.py", b"a = 1\n")
+    git(repo, "add", "-A")
+    age(repo)
+    select.select_all(repo)
+    (lazy,) = [f for f in select.select_all(repo).files if f.path == "a.py"]
+    assert isinstance(lazy, LazyFile)
+    (repo / "a.py").write_bytes(b"a = 2\n")
+    with pytest.raises(ChangedWhileChecked, match=r"a\.py changed while it was being checked"):
+        lazy.data  # noqa: B018
+    (repo / "a.py").unlink()
+    with pytest.raises(ChangedWhileChecked, match=r"a\.py"):
+        lazy.data  # noqa: B018
+
+
+def test_the_changed_file_error_crosses_a_process(repo: Path) -> None:
+    error = pickle.loads(pickle.dumps(ChangedWhileChecked("x.py changed")))
+    assert isinstance(error, ChangedWhileChecked)
+    assert str(error) == "x.py changed\n  to fix: run the check again once nothing is writing to it"

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from convergio_gate import lazyre
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
@@ -70,7 +71,7 @@ class DebtGate:
     version = "1"
 
     def __init__(self, rules: Sequence[MarkerRule] | None = None) -> None:
-        self.rules = tuple(load_rules() if rules is None else rules)
+        self.rules = tuple(load_rules(lazy=True) if rules is None else rules)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
         findings: list[Finding] = []
@@ -168,12 +169,18 @@ def finding(
     )
 
 
-def load_rules(name: str = RULE_FILE) -> list[MarkerRule]:
-    """The rules of ``rules/<name>.yaml``; InputError names the rule that is wrong."""
-    return [compile_rule(rule, index, name) for index, rule in enumerate(rule_files.rules(name))]
+def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> list[MarkerRule]:
+    """The rules of ``rules/<name>.yaml``; InputError names the rule that is wrong.
+    ``lazy``: regexes compile on first use (and a wrong one is reported then)."""
+    return [
+        compile_rule(rule, index, name, lazy=lazy)
+        for index, rule in enumerate(rule_files.rules(name))
+    ]
 
 
-def compile_rule(rule: Mapping[str, Any], index: int, name: str = RULE_FILE) -> MarkerRule:
+def compile_rule(
+    rule: Mapping[str, Any], index: int, name: str = RULE_FILE, *, lazy: bool = False
+) -> MarkerRule:
     """``rule`` (a mapping with ``markers:``) compiled, or InputError naming what is wrong."""
     label = f"rules/{name}.yaml"
     where = f"rules[{index}] ({rule['id']})"
@@ -207,11 +214,13 @@ def compile_rule(rule: Mapping[str, Any], index: int, name: str = RULE_FILE) -> 
             raise wrong("every marker needs `keywords:`, a list of literals", key)
         if not all(isinstance(w, str) and w and w.isascii() for w in words):
             raise wrong("keywords must be non-empty ASCII text", key)
-        compiled.append(Marker(_compile(regex, functools.partial(wrong, key=key)), Keywords(words)))
+        compiled.append(
+            Marker(_compile(regex, functools.partial(wrong, key=key), lazy), Keywords(words))
+        )
         regexes.append(regex)
         keywords.extend(words)
     pattern = _compile(
-        "|".join(f"(?:{r})" for r in regexes), functools.partial(wrong, key=".markers")
+        "|".join(f"(?:{r})" for r in regexes), functools.partial(wrong, key=".markers"), lazy
     )
     return MarkerRule(
         id=rule["id"],
@@ -224,8 +233,13 @@ def compile_rule(rule: Mapping[str, Any], index: int, name: str = RULE_FILE) -> 
     )
 
 
-def _compile(regex: str, wrong: Callable[[str], InputError]) -> re.Pattern[str]:
+def _compile(regex: str, wrong: Callable[[str], InputError], lazy: bool = False) -> re.Pattern[str]:
+    def error(exc: re.error) -> InputError:
+        return wrong(f"regex does not compile: {exc}")
+
+    if lazy:
+        return lazyre.compile(regex, error=error)
     try:
         return re.compile(regex)
     except re.error as exc:
-        raise wrong(f"regex does not compile: {exc}") from None
+        raise error(exc) from None

@@ -800,16 +800,26 @@ def _fail(rule_id: str, index: int, field: str, message: str) -> InputError:
     )
 
 
-def _regex(rule_id: str, index: int, field: str, pattern: object) -> re.Pattern[str]:
+def _regex(
+    rule_id: str, index: int, field: str, pattern: object, lazy: bool = False
+) -> re.Pattern[str]:
+    """``pattern`` compiled; ``lazy``: on first use (a pattern that does not compile is
+    then reported when first used, with the same error)."""
     if not isinstance(pattern, str) or not pattern:
         raise _fail(rule_id, index, field, "expected a regular expression (a string)")
+
+    def wrong(exc: re.error) -> InputError:
+        return _fail(rule_id, index, field, f"regex does not compile: {exc}")
+
+    if lazy:
+        return lazyre.compile(pattern, error=wrong)
     try:
         return re.compile(pattern)
     except re.error as exc:
-        raise _fail(rule_id, index, field, f"regex does not compile: {exc}") from None
+        raise wrong(exc) from None
 
 
-def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
+def _compile_rule(index: int, raw: Mapping[str, Any], lazy: bool = False) -> Rule:
     rule_id = str(raw.get("id", f"#{index}"))
     if not RULE_ID.match(rule_id):
         raise _fail(rule_id, index, "id", "expected lower-case letters, digits and '-'")
@@ -821,7 +831,7 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
     for key in ("title", "description", "why", "fix"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise _fail(rule_id, index, key, f"missing `{key}`")
-    regex = _regex(rule_id, index, "regex", raw.get("regex"))
+    regex = _regex(rule_id, index, "regex", raw.get("regex"), lazy)
     keywords = raw.get("keywords")
     if (
         not isinstance(keywords, list)
@@ -855,7 +865,7 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
     if not isinstance(allowlist, dict) or set(allowlist) - {"regexes", "stopwords"}:
         raise _fail(rule_id, index, "allowlist", "expected a mapping of `regexes`/`stopwords`")
     allow_regexes = tuple(
-        _regex(rule_id, index, f"allowlist.regexes[{n}]", p)
+        _regex(rule_id, index, f"allowlist.regexes[{n}]", p, lazy)
         for n, p in enumerate(allowlist.get("regexes", []))
     )
     stopwords = allowlist.get("stopwords", [])
@@ -882,10 +892,10 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
         entropy=float(entropy),
         hex_entropy=None if hex_entropy is None else float(hex_entropy),
         min_length=min_length,
-        short=_short(rule_id, index, raw.get("short")),
+        short=_short(rule_id, index, raw.get("short"), lazy),
         generic=raw.get("generic", False),
         multiline=raw.get("multiline", False),
-        paths=None if paths is None else _regex(rule_id, index, "paths", paths),
+        paths=None if paths is None else _regex(rule_id, index, "paths", paths, lazy),
         preview=preview,
         allow_regexes=allow_regexes,
         stopwords=tuple(w.lower() for w in stopwords),
@@ -893,7 +903,7 @@ def _compile_rule(index: int, raw: Mapping[str, Any]) -> Rule:
     )
 
 
-def _short(rule_id: str, index: int, raw: object) -> Short | None:
+def _short(rule_id: str, index: int, raw: object, lazy: bool = False) -> Short | None:
     """The ``short:`` mapping of a rule, validated."""
     if raw is None:
         return None
@@ -912,12 +922,15 @@ def _short(rule_id: str, index: int, raw: object) -> Short | None:
         min_length=length,
         entropy=float(entropy),
         classes=classes,
-        before=None if before is None else _regex(rule_id, index, "short.before", before),
+        before=None if before is None else _regex(rule_id, index, "short.before", before, lazy),
     )
 
 
-def compile_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
-    """Validate and compile rule data; every error names the rule (gitleaks style)."""
+def compile_rules(data: Mapping[str, Any], *, lazy: bool = False) -> tuple[Rule, ...]:
+    """Validate and compile rule data; every error names the rule (gitleaks style).
+
+    ``lazy``: each regex is compiled when first used (a file's keywords pick the few
+    rules a commit needs), and one that does not compile is reported then."""
     if data.get("version") != 1 or not isinstance(data.get("rules"), list):
         raise InputError("expected `version: 1` and a `rules:` list", path=RULES_LABEL)
     compiled: list[Rule] = []
@@ -925,7 +938,7 @@ def compile_rules(data: Mapping[str, Any]) -> tuple[Rule, ...]:
     for index, raw in enumerate(data["rules"]):
         if not isinstance(raw, dict):
             raise InputError("every rule is a mapping", path=RULES_LABEL, key=f"rules[{index}]")
-        rule = _compile_rule(index, raw)
+        rule = _compile_rule(index, raw, lazy)
         if rule.id in seen:
             raise _fail(rule.id, index, "id", "the id is used twice")
         seen.add(rule.id)
@@ -942,8 +955,8 @@ def _rule_data() -> dict[str, Any]:
 
 @cache
 def load_rules() -> tuple[Rule, ...]:
-    """The shipped rules, compiled (once per process)."""
-    return compile_rules(_rule_data())
+    """The shipped rules (the tests compile each of them), compiled on first use."""
+    return compile_rules(_rule_data(), lazy=True)
 
 
 @cache

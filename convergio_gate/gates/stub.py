@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from convergio_gate import lazyre
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
@@ -134,7 +135,7 @@ class StubGate:
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
-        self.rules = load_rules() if rules is None else rules
+        self.rules = load_rules(lazy=True) if rules is None else rules
         self.keywords = Keywords(w for rule in self.rules.admissions for w in rule.keywords.words)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
@@ -578,8 +579,9 @@ def _enclosing_function(node: Node) -> Node | None:
 # Loading rules/stub.yaml.
 
 
-def load_rules(name: str = RULE_FILE) -> StubRules:
-    """``rules/<name>.yaml`` compiled; InputError names the rule and key that are wrong."""
+def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
+    """``rules/<name>.yaml`` compiled; InputError names the rule and key that are wrong.
+    ``lazy``: regexes compile on first use (and a wrong one is reported then)."""
     data = rule_files.load(name)
     label = f"rules/{name}.yaml"
     by_id = {rule["id"]: (index, rule) for index, rule in enumerate(data["rules"])}
@@ -589,21 +591,21 @@ def load_rules(name: str = RULE_FILE) -> StubRules:
     empty_index, empty = by_id[EMPTY]
     ni_index, ni = by_id[NOT_IMPLEMENTED]
     admissions = tuple(
-        compile_rule(rule, index, name)
+        compile_rule(rule, index, name, lazy=lazy)
         for rule_id, (index, rule) in by_id.items()
         if rule_id not in (EMPTY, NOT_IMPLEMENTED)
     )
     return StubRules(
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
-        noop_names=_regex(empty, empty_index, "noop_names", label),
-        go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label),
+        noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
+        go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),
         exceptions=_names(ni, ni_index, "exceptions", label),
         bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
-        messages=_regex(ni, ni_index, "messages", label),
-        abstract_messages=_regex(ni, ni_index, "abstract_messages", label),
+        messages=_regex(ni, ni_index, "messages", label, lazy),
+        abstract_messages=_regex(ni, ni_index, "abstract_messages", label, lazy),
         admissions=admissions,
-        test_paths=_regex(data, None, "test_paths", label),
+        test_paths=_regex(data, None, "test_paths", label, lazy),
     )
 
 
@@ -637,7 +639,9 @@ def _body_rule(rule: Mapping[str, Any], index: int, label: str) -> BodyRule:
     )
 
 
-def _regex(rule: Mapping[str, Any], index: int | None, key: str, label: str) -> re.Pattern[str]:
+def _regex(
+    rule: Mapping[str, Any], index: int | None, key: str, label: str, lazy: bool = False
+) -> re.Pattern[str]:
     value = rule.get(key)
     parts: list[Any] = value if isinstance(value, list) else [value]
     if not parts or not all(isinstance(p, str) and p for p in parts):
@@ -646,13 +650,19 @@ def _regex(rule: Mapping[str, Any], index: int | None, key: str, label: str) -> 
             path=label,
             key=_where(rule, index, key),
         )
-    try:
-        joined = "|".join(f"(?:{p})" for p in parts)
-        return re.compile(str(parts[0]) if len(parts) == 1 else joined)
-    except re.error as exc:
-        raise InputError(
+    joined = str(parts[0]) if len(parts) == 1 else "|".join(f"(?:{p})" for p in parts)
+
+    def wrong(exc: re.error) -> InputError:
+        return InputError(
             f"`{key}` does not compile: {exc}", path=label, key=_where(rule, index, key)
-        ) from None
+        )
+
+    if lazy:
+        return lazyre.compile(joined, error=wrong)
+    try:
+        return re.compile(joined)
+    except re.error as exc:
+        raise wrong(exc) from None
 
 
 def _names(rule: Mapping[str, Any], index: int, key: str, label: str) -> frozenset[str]:

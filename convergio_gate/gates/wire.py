@@ -44,7 +44,9 @@ import json
 import marshal
 import os
 import re
+import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1064,6 +1066,7 @@ class IndexState:
     stamp: str = field(default="", compare=False)
     _lookups: int = field(default=0, repr=False, compare=False)
     _mapping: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
+    _numbers: array[int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -1079,16 +1082,12 @@ class IndexState:
         self._lookups += 1
         if self._lookups > BISECT_LOOKUPS:
             return self.mapping().get(key, 0)
-        keys, lo, hi = self.keys, 0, len(self.values)
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            probe = keys[mid * 8 : mid * 8 + 8]
-            if probe < key:
-                lo = mid + 1
-            elif probe > key:
-                hi = mid
-            else:
-                return self.values[mid]
+        if self._numbers is None:
+            self._numbers = _as_numbers(self.keys)
+        wanted = int.from_bytes(key, "big")
+        at = bisect_left(self._numbers, wanted)
+        if at < len(self._numbers) and self._numbers[at] == wanted:
+            return self.values[at]
         return 0
 
     def mapping(self) -> dict[bytes, int]:
@@ -1098,6 +1097,16 @@ class IndexState:
             pairs = zip((keys[i : i + 8] for i in range(0, len(keys), 8)), self.values, strict=True)
             self._mapping = dict(pairs)
         return self._mapping
+
+
+def _as_numbers(keys: bytes) -> array[int]:
+    """The packed 8-byte keys as unsigned integers, in the same (sorted) order: a C-level
+    binary search then finds one in about a microsecond."""
+    numbers = array("Q")
+    numbers.frombytes(keys)
+    if sys.byteorder == "little":
+        numbers.byteswap()  # keys sort as big-endian numbers
+    return numbers
 
 
 #: Fewer files than this are parsed without asking the index whether they may define

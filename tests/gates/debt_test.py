@@ -12,7 +12,7 @@ import pytest
 from convergio_gate.errors import InputError
 from convergio_gate.gates import debt, registry, rules
 from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid
-from convergio_gate.gates.debt import MAX_MARKER, DebtGate, compile_rule, judge
+from convergio_gate.gates.debt import MAX_MARKER, DebtGate, compile_rule, judge, load_rules
 from convergio_gate.lang import detect
 from convergio_gate.lang.comments import comments
 
@@ -319,6 +319,18 @@ def test_a_wrong_rule_is_named(overrides: dict[str, Any], complaint: str) -> Non
         compile_rule(rule(**overrides), 3)
     assert "rules[3] (thing)" in str(caught.value)
     assert "rules/debt.yaml" in str(caught.value)
+
+
+def test_a_lazily_compiled_rule_names_its_wrong_regex_when_first_used() -> None:
+    wrong = compile_rule(rule(markers=[{"regex": "(", "keywords": ["x"]}]), 3, lazy=True)
+    with pytest.raises(InputError, match="does not compile") as caught:
+        DebtGate([wrong]).check([source("a.py", "# x marks it\n")], Context(root=Path(".")))
+    assert "rules[3] (thing)" in str(caught.value)
+
+
+def test_the_shipped_rules_compile() -> None:
+    for marker_rule in load_rules():  # eager: the gate itself compiles on first use
+        assert marker_rule.pattern.pattern
 
 
 def test_a_custom_rule_set() -> None:

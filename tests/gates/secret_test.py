@@ -73,6 +73,7 @@ SAMPLES = [
 def test_every_rule_compiles_and_has_samples_of_both_kinds() -> None:
     compiled = S.load_rules()
     assert [r.id for r in compiled] == [r["id"] for r in RULE_DATA]
+    S.compile_rules(S._rule_data(), lazy=False)  # load_rules compiles on first use
     for rule in RULE_DATA:
         assert rule["refuse"] and rule["allow"], rule["id"]
 
@@ -160,6 +161,13 @@ def test_rule_errors_name_the_rule(overrides: dict[str, Any], message: str) -> N
         S.compile_rules(rule_file(**overrides))
     assert message in str(caught.value)
     assert str(caught.value).startswith(S.RULES_LABEL)
+
+
+def test_a_lazily_compiled_rule_that_does_not_compile_says_so_when_used() -> None:
+    (rule,) = S.compile_rules(rule_file(regex="(unclosed"), lazy=True)
+    with pytest.raises(InputError, match=r"demo-token: regex does not compile") as caught:
+        rule.regex.search("x")
+    assert caught.value.key == "rules[0].regex"
 
 
 def test_a_duplicate_rule_id_is_refused() -> None:

@@ -506,6 +506,21 @@ def test_a_wrong_rule_file_is_named(
     assert "rules/stub.yaml" in str(caught.value)
 
 
+def test_a_lazily_compiled_rule_names_its_wrong_regex_when_first_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = raw_rules(**{"not_implemented.messages": "("})
+    monkeypatch.setattr(rules, "load", lambda name: data)
+    loaded = load_rules(lazy=True)
+    with pytest.raises(InputError, match="messages` does not compile") as caught:
+        loaded.messages.search("not implemented")
+    assert "rules/stub.yaml" in str(caught.value)
+
+
+def test_the_shipped_rules_compile() -> None:
+    assert load_rules().messages.search("not implemented yet")
+
+
 def test_a_missing_structural_rule_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     data = raw_rules()
     data["rules"] = [r for r in data["rules"] if r["id"] != "not-implemented"]

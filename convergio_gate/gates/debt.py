@@ -69,6 +69,7 @@ class DebtGate:
     description = "debt markers (TODO, FIXME, HACK, XXX ...) in comments"
     scope: Literal["file", "repo"] = "file"
     version = "1"
+    parses = True  # the comments of a file with a marker come from its parse tree
 
     def __init__(self, rules: Sequence[MarkerRule] | None = None) -> None:
         self.rules = tuple(load_rules(lazy=True) if rules is None else rules)

@@ -141,7 +141,7 @@ class _LoggingParser:
 
 
 @pytest.mark.parametrize("jobs", [1, None])
-def test_stub_and_wire_parse_each_file_once(
+def test_debt_stub_and_wire_parse_each_file_once(
     repo: Path, monkeypatch: pytest.MonkeyPatch, jobs: int | None
 ) -> None:
     """In this process (``--jobs 1``) and in a small run's forked child alike."""
@@ -153,8 +153,8 @@ def test_stub_and_wire_parse_each_file_once(
     monkeypatch.setattr(lang, "parser", lambda name: _LoggingParser(real(name), name, log))
     files = [f"pkg/m{n}.py" for n in range(4)] + [f"web/w{n}.js" for n in range(4)]
     selection = select.select_files(repo, files, repo)
-    outcome = engine.run(repo, selection, ["stub", "wire"], Config(), jobs=jobs)
-    assert {f.gate for f in outcome.findings} == {"stub", "wire"}
+    outcome = engine.run(repo, selection, ["debt", "stub", "wire"], Config(), jobs=jobs)
+    assert {f.gate for f in outcome.findings} == {"debt", "stub", "wire"}
     lines = log.read_text().splitlines()
     assert len(lines) == len(set(lines)) == len(files)  # each file once, none twice
 

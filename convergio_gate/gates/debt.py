@@ -116,15 +116,18 @@ def marker_windows(
     lowered = data.lower()
     active: list[MarkerRule] = []
     windows: list[tuple[int, int]] = []
+    memo: dict[tuple[bytes, bool], list[int]] = {}  # each keyword searched for once
     for rule in rules:
-        near = _windows(rule, data, lowered)
+        near = _windows(rule, data, lowered, memo)
         if near:
             active.append(rule)
             windows.extend(near)
     return active, windows
 
 
-def _windows(rule: MarkerRule, data: bytes, lowered: bytes) -> list[tuple[int, int]]:
+def _windows(
+    rule: MarkerRule, data: bytes, lowered: bytes, memo: dict[tuple[bytes, bool], list[int]]
+) -> list[tuple[int, int]]:
     """Byte ranges of ``data`` where ``rule`` matches, comment or not; [] if none.
 
     Cheap, and never wrong when it finds nothing: each marker's regex runs only on a
@@ -137,7 +140,7 @@ def _windows(rule: MarkerRule, data: bytes, lowered: bytes) -> list[tuple[int, i
     found: list[tuple[int, int]] = []
     for marker in rule.markers or (Marker(rule.pattern, rule.keywords),):
         last: tuple[int, int] | None = None
-        for at in sorted(marker.keywords.occurrences(data, lowered)):
+        for at in marker.keywords.occurrences(data, lowered, memo):
             end = min(len(data), at + WINDOW)
             if last is not None and at < last[1]:
                 last = found[-1] = (last[0], end)

@@ -19,7 +19,7 @@ reading the file once). The text is decoded with ``errors="replace"``, as
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -104,23 +104,34 @@ class Keywords:
         self.words = tuple(sorted(words))
         self.exact = tuple(sorted(w.encode() for w in words if w != w.lower()))
         self.folded = tuple(sorted(w.encode() for w in words if w == w.lower()))
+        self._exact_only = tuple(w for w in self.exact if w.lower() not in self.folded)
 
     def __bool__(self) -> bool:
         return bool(self.exact or self.folded)
 
-    def occurrences(self, data: bytes, lowered: bytes) -> Iterator[int]:
-        """Offsets of every keyword in ``data`` (``lowered`` is ``data.lower()``).
+    def occurrences(
+        self, data: bytes, lowered: bytes, memo: dict[tuple[bytes, bool], list[int]] | None = None
+    ) -> list[int]:
+        """Offsets of every keyword in ``data`` (``lowered`` is ``data.lower()``), sorted.
 
         An exact keyword whose lower case is also a folded one is not searched twice:
-        the folded search finds it.
+        the folded search finds it. ``memo`` keeps each keyword's offsets in this text
+        for the next :class:`Keywords` asked about it (rules share keywords).
         """
-        exact = tuple(w for w in self.exact if w.lower() not in self.folded)
-        for words, text in ((exact, data), (self.folded, lowered)):
+        memo = {} if memo is None else memo
+        out: list[int] = []
+        for words, text, folded in ((self._exact_only, data, False), (self.folded, lowered, True)):
             for word in words:
-                at = text.find(word)
-                while at >= 0:
-                    yield at
-                    at = text.find(word, at + 1)
+                found = memo.get((word, folded))
+                if found is None:
+                    found = memo[(word, folded)] = []
+                    at = text.find(word)
+                    while at >= 0:
+                        found.append(at)
+                        at = text.find(word, at + 1)
+                out.extend(found)
+        out.sort()
+        return out
 
     def found_in(self, data: bytes, lowered: bytes | None = None) -> bool:
         if any(word in data for word in self.exact):

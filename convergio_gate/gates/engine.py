@@ -88,6 +88,7 @@ def matches(path: str, globs: Sequence[str]) -> bool:
 
 
 def _included(files: Sequence[SourceFile], exclude: Sequence[str]) -> list[SourceFile]:
+    """The files that do not match ``exclude`` (as :func:`matches` says)."""
     pattern = _globs(tuple(exclude))
     return [f for f in files if pattern.match(f.path) is None]
 

@@ -8,15 +8,16 @@ exit 3.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
-import platform
 import sys
-from collections.abc import Sequence
 
-from convergio_gate import __version__
+from convergio_gate import __version__, server
 from convergio_gate.errors import INTERNAL, INTERRUPTED, OK, FatalError
+
+TYPE_CHECKING = False  # as typing's, without importing typing on the pre-commit path
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 EPILOG = """\
 exit codes: 0 ok, 1 refused (a gate said no), 2 usage or input error,
@@ -24,7 +25,19 @@ exit codes: 0 ok, 1 refused (a gate said no), 2 usage or input error,
 """
 
 
+#: The parser, once built (the resident server builds it before it forks its runs).
+_PARSER: list[argparse.ArgumentParser] = []
+
+
+def command_parser() -> argparse.ArgumentParser:
+    if not _PARSER:
+        _PARSER.append(_parser())
+    return _PARSER[0]
+
+
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="convergio-gate",
         description="Make coding agents prove their work, using nothing but git.",
@@ -233,14 +246,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--remote", default="origin")
 
+    p = verbs.add_parser(
+        "server", help="the resident process that makes `check` start warm (see docs)"
+    )
+    p.add_argument("action", choices=("status", "start", "stop"))
+    p.add_argument("--json", action="store_true")
+
     p = verbs.add_parser("demo", help="a two-minute tour in a throwaway repository")
     p.add_argument("--keep", action="store_true", help="keep the demo repository")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: Sequence[str] | None = None, *, local: bool = False) -> int:
+    """Run the command line ``argv``; its exit code.
+
+    A ``check`` goes to the resident server when there is one (:mod:`convergio_gate.server`);
+    when there is none, it runs here and a server is started for the next one. ``local``:
+    run here, and start no server (the server's own runs, the demo's).
+    """
     words = list(sys.argv[1:] if argv is None else argv)
+    resident = not local and server.wants(words) and server.enabled()
+    if resident:
+        try:
+            return server.forward(words)
+        except server.Unavailable:
+            pass
+    try:
+        return _main(words)
+    finally:
+        if resident:
+            server.spawn()
+
+
+def _main(words: list[str]) -> int:
+    import importlib
+
+    parser = command_parser()
     command: list[str] | None = None
     if "--" in words:  # everything after the first `--` is the evidence command, verbatim
         cut = words.index("--")
@@ -283,6 +324,8 @@ def _escape(text: str) -> str:
 def _internal(exc: BaseException) -> int:
     if os.environ.get("CONVERGIO_DEBUG"):
         raise exc
+    import platform
+
     import pygit2
 
     sys.stderr.write(

@@ -11,7 +11,7 @@ the exception to raise then (for a rule: an error naming the rule file and key).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, AnyStr, cast
 
 #: What a compiled pattern offers, copied onto the stand-in once compiled so that later
@@ -66,3 +66,14 @@ def compile(
 ) -> re.Pattern[AnyStr]:
     """``re.compile(pattern, flags)``, done on first use."""
     return cast("re.Pattern[AnyStr]", _Deferred(pattern, int(flags), error))
+
+
+def warm(objects: Iterable[Any]) -> int:
+    """Compile those of ``objects`` that are patterns waiting for first use (a process
+    that forks its runs compiles them once, before it forks); how many it compiled."""
+    done = 0
+    for obj in objects:
+        if isinstance(obj, _Deferred) and "_compiled" not in obj.__dict__:
+            obj.__getattr__("flags")
+            done += 1
+    return done

@@ -36,6 +36,9 @@ def isolated(
     for key in list(os.environ):
         if key.startswith("CONVERGIO_") or key.startswith("GITHUB_"):
             monkeypatch.delenv(key)
+    # No resident server (convergio_gate/server.py) outlives a test; its own tests turn
+    # it on, in a directory of their own, and stop it.
+    monkeypatch.setenv("CONVERGIO_GATE_SERVER", "0")
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     levels = pygit2.enums.ConfigLevel

@@ -82,7 +82,7 @@ class Demo:
         """Run a convergio-gate command in-process, showing it as a user would type it."""
         shown = " ".join(shlex.quote(a) for a in argv).replace(shlex.quote(self.python), "python")
         self.console.print(f"[cyan]$ convergio-gate {escape(shown)}[/]")
-        code = cli.main(["-C", str(self.repo), *argv])
+        code = cli.main(["-C", str(self.repo), *argv], local=True)  # no server left behind
         if code != expect:
             raise InputError(f"the demo expected exit {expect} from `{shown}`, got {code}")
         return code

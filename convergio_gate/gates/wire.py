@@ -312,9 +312,44 @@ class _Extractor:
         self._tests_memo: dict[int, bool] = {}  # node id -> inside a test block
 
     def run(self) -> list[Definition]:
+        found, spans = self._found()
+        out = []
+        for node, name_node, kind in found.values():
+            definition = self._definition(node, name_node, kind, spans)
+            if definition is not None:
+                out.append(definition)
+        return out
+
+    def candidates(self) -> list[Candidate]:
+        """What :func:`candidates` says: the definitions nothing else in their own file
+        refers to (only those can be unreferenced), each with its token's count inside
+        it. The rest are never built: most definitions are used where they are defined."""
+        found, spans = self._found()
+        tokens: dict[int, bytes] = {}
+        for key, (_, name_node, _) in found.items():
+            token = TOKEN_TEXT.search(_text(name_node))
+            if token is not None:
+                tokens[key] = token.group().encode()
+        local = _occurrences(self.source.data, set(tokens.values()))
+        out = []
+        for key, (node, name_node, kind) in found.items():
+            if key not in tokens:
+                continue
+            offsets = local.get(tokens[key], ())
+            start, end = node.start_byte, node.end_byte
+            inside = sum(1 for offset in offsets if start <= offset < end)
+            if inside != len(offsets):
+                continue  # used elsewhere in its own file
+            definition = self._definition(node, name_node, kind, spans)
+            if definition is not None:
+                out.append((definition, inside))
+        return out
+
+    def _found(self) -> tuple[dict[int, tuple[Node, Node, str]], dict[int, Node]]:
+        """The definitions' nodes by node id (node, name node, kind), and their names."""
         compiled = lang.query(self.language, "definitions")
         if compiled is None:
-            return []
+            return {}, {}
         tree = lang.parse(self.language, self.source.data)
         if self.language == "go":
             clause = next((c for c in tree.root_node.children if c.type == "package_clause"), None)
@@ -331,13 +366,7 @@ class _Extractor:
                     key = node.id
                     if key not in found or kind == "method":
                         found[key] = (node, names[0], kind)
-        spans = {key: name for key, (_, name, _) in found.items()}
-        out = []
-        for node, name_node, kind in found.values():
-            definition = self._definition(node, name_node, kind, spans)
-            if definition is not None:
-                out.append(definition)
-        return out
+        return found, {key: name for key, (_, name, _) in found.items()}
 
     # -- the generic part
 
@@ -1851,21 +1880,18 @@ Candidate = tuple[Definition, int]
 
 
 def candidates(source: SourceFile) -> list[Candidate]:
-    """``source``'s definitions, each with the count of its token inside itself.
+    """``source``'s definitions that may be unreferenced, each with the count of its
+    token inside itself.
 
     A definition is unreferenced when the repository-wide count of its token equals
-    that count: every occurrence is inside the definition. Both parts depend only on
-    the file's content and path, so they are cached by them.
+    that count: every occurrence is inside the definition. So one its own file refers to
+    elsewhere is not a candidate. All of it depends only on the file's content and path,
+    so it is cached by them.
     """
-    items = definitions(source)
-    if not items:
+    language = source.language or lang.detect(source.path, source.data[:256])
+    if language not in LANGUAGES or source.is_binary:
         return []
-    local = _occurrences(source.data, {d.token for d in items})
-    out = []
-    for d in items:
-        inside = sum(1 for offset in local.get(d.token, ()) if d.start <= offset < d.end)
-        out.append((d, inside))
-    return out
+    return _Extractor(source, language, policy()).candidates()
 
 
 def _pack(item: Candidate) -> tuple[Any, ...]:

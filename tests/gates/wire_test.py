@@ -776,13 +776,13 @@ def git_repo(root: Path, files: Mapping[str, str]) -> Context:
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """From now on, the path of every file the wire gate parses, in order."""
     parsed: list[str] = []
-    real = wire.definitions
+    real = wire.candidates
 
-    def counting(source: SourceFile) -> list[wire.Definition]:
+    def counting(source: SourceFile) -> list[wire.Candidate]:
         parsed.append(source.path)
         return real(source)
 
-    monkeypatch.setattr(wire, "definitions", counting)
+    monkeypatch.setattr(wire, "candidates", counting)
     return parsed
 
 
@@ -796,10 +796,10 @@ def test_a_file_seen_before_is_not_parsed_again(
     assert dead_names(first) == {"dead"}
     assert list((tmp_path / ".git/convergio/cache/wire").glob("defs-*.bin"))
 
-    def no_parse(source: SourceFile) -> list[wire.Definition]:
+    def no_parse(source: SourceFile) -> list[wire.Candidate]:
         raise AssertionError(f"{source.path} parsed again")
 
-    monkeypatch.setattr(wire, "definitions", no_parse)
+    monkeypatch.setattr(wire, "candidates", no_parse)
     wire._MEMORY.clear()
     assert wire.WireGate().check(sources(tmp_path, ["app/a.py"]), ctx) == first
 
@@ -981,3 +981,16 @@ def test_no_cache_builds_everything_from_the_files_and_stores_nothing(tmp_path: 
     assert proc.returncode == 1, proc.stderr
     assert [f["line"] for f in json.loads(proc.stdout)["findings"]] == [5]
     assert not (root / ".git/convergio/cache/wire").exists()
+
+
+def test_only_definitions_their_own_file_does_not_use_elsewhere_are_candidates() -> None:
+    source = make_source(
+        "app/m.py",
+        b"def helper():\n    return 1\n\n\n"
+        b"def recurse(n):\n    return recurse(n - 1) if n else helper()\n\n\n"
+        b"class Box:\n    def size(self):\n        return 2\n\n    def grow(self):\n"
+        b"        return self.size() + 1\n",
+    )
+    found = {d.name: inside for d, inside in wire.candidates(source)}
+    # helper and size are called elsewhere in the file: never unreferenced, never built.
+    assert found == {"recurse": 2, "Box": 1, "grow": 1}

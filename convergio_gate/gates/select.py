@@ -339,9 +339,20 @@ def select_all(root: Path) -> Selection:
 
 
 def select_staged(root: Path) -> Selection:
-    raw = git(root, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames")
-    paths = _split_z(raw)
-    staged, staged_oids = _index_contents(root, paths)
+    # One call for the staged paths with their modes and blob ids:
+    # ":<old mode> <new mode> <old id> <new id> <status>" NUL "<path>" NUL, per file.
+    raw = git(
+        root, "diff", "--cached", "--raw", "-z", "--no-abbrev", "--diff-filter=ACMR", "--no-renames"
+    )
+    fields = _split_z(raw)
+    paths: list[str] = []
+    wanted: list[tuple[str, str]] = []
+    for meta, path in zip(fields[::2], fields[1::2], strict=True):
+        _, mode, _, oid, _ = meta.lstrip(":").split(" ", 4)
+        paths.append(path)
+        if mode in ("100644", "100755"):
+            wanted.append((path, oid))
+    staged, staged_oids = _blob_contents(root, wanted)
     worktree = _worktree_reader(root)
 
     def read(path: str) -> bytes | None:
@@ -360,18 +371,11 @@ def select_staged(root: Path) -> Selection:
     return selection
 
 
-def _index_contents(root: Path, paths: Sequence[str]) -> tuple[dict[str, bytes], dict[str, str]]:
-    """Staged content of regular files, read in one `git cat-file --batch`, and the blob
-    id of each."""
-    if not paths:
-        return {}, {}
-    stage = git(root, "ls-files", "-z", "--stage", "--", *paths)
-    wanted: list[tuple[str, str]] = []
-    for line in _split_z(stage):
-        meta, _, path = line.partition("\t")
-        mode, oid, _ = meta.split(" ", 2)
-        if mode in ("100644", "100755"):
-            wanted.append((path, oid))
+def _blob_contents(
+    root: Path, wanted: Sequence[tuple[str, str]]
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The content of the ``(path, blob id)`` pairs no larger than MAX_FILE_BYTES, read in
+    one `git cat-file --batch`, and the blob id of each."""
     if not wanted:
         return {}, {}
     out = git(root, "cat-file", "--batch", data="".join(f"{o}\n" for _, o in wanted).encode())

@@ -155,3 +155,26 @@ def test_the_changed_file_error_crosses_a_process(repo: Path) -> None:
     error = pickle.loads(pickle.dumps(ChangedWhileChecked("x.py changed")))
     assert isinstance(error, ChangedWhileChecked)
     assert str(error) == "x.py changed\n  to fix: run the check again once nothing is writing to it"
+
+
+def test_staged_selects_what_the_index_holds_and_names_what_it_skips(repo: Path) -> None:
+    write(repo, "gone.py", b"x = 1\n")
+    git(repo, "add", "gone.py")
+    git(repo, "commit", "--quiet", "-m", "one to delete")
+    git(repo, "rm", "--quiet", "gone.py")  # deleted: nothing to check
+    write(repo, "dir with space/naïve.py", b"n = 1\n")
+    write(repo, "run.sh", b"#!/bin/sh\necho hi\n")
+    (repo / "run.sh").chmod(0o755)
+    os.symlink("run.sh", repo / "link.sh")
+    write(repo, "app.py", b"def add(a, b):\n    return b + a\n")
+    git(repo, "add", "-A")
+    write(repo, "app.py", b"changed in the work tree only\n")  # the index's copy counts
+    selection = select.select_staged(repo)
+    contents = {f.path: f.data for f in selection.files}
+    assert contents == {
+        "app.py": b"def add(a, b):\n    return b + a\n",
+        "dir with space/naïve.py": b"n = 1\n",
+        "run.sh": b"#!/bin/sh\necho hi\n",
+    }
+    assert {f.path: f.oid for f in selection.files} == {p: blob_oid(d) for p, d in contents.items()}
+    assert selection.skipped == [("link.sh", "a symbolic link or submodule")]

@@ -21,6 +21,12 @@ d. the pre-commit path: 10 files / 2,000 added lines committed through the real
    median and p90 of ``--precommit-runs`` runs; plus ``python -X importtime`` and a
    cProfile of one ``check FILES`` run.
 
+The measured ``convergio-gate`` is a regular install of this checkout in
+``<workdir>/venv`` (``--install current`` measures this interpreter's, which for a
+developer is an editable install: its finder costs every start some 15-25 ms). Runs go
+through the resident server (convergio_gate/server.py) as they do for users, the
+pre-commit path is also measured without it, and the profiles are taken without it.
+
 Targets (the issue): cold >= 8 MB/s on a 2-core machine; warm >= 20x faster than cold;
 >= 10x the throughput of ``detect-secrets scan``; pre-commit median <= 0.3 s.
 Writes ``bench/results/speed.json`` and prints the tables.
@@ -47,6 +53,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+#: Where the measured convergio-gate is installed: a venv of its own with a regular (not
+#: editable) install, as users have it (see --install); BIN with --install current.
+CG_BIN = BIN
 SITE = (
     Path(sys.prefix)
     / "lib"
@@ -91,13 +100,34 @@ TARGETS = {
 }
 
 
-def env() -> dict[str, str]:
+def env(**extra: str) -> dict[str, str]:
     """The environment of every measured process: this one's, with a pinned identity and,
     like a real install, bytecode caching on (a shell with PYTHONDONTWRITEBYTECODE set
     would otherwise have every run compile the package from source)."""
-    out = {**os.environ, **IDENTITY, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    path = f"{CG_BIN}{os.pathsep}{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    out = {**os.environ, **IDENTITY, "PATH": path, **extra}
     out.pop("PYTHONDONTWRITEBYTECODE", None)
     return out
+
+
+#: The measured processes run without the resident server (convergio_gate/server.py).
+NO_SERVER = {"CONVERGIO_GATE_SERVER": "0"}
+
+
+def install_user_copy(workdir: Path) -> Path:
+    """A venv under ``workdir`` with this checkout installed as users install it (``pip
+    install``, not editable: an editable install adds a finder to every start); the code
+    is reinstalled on every run, the dependencies only when the venv is new. Its bin."""
+    venv = workdir / "venv"
+    pip = venv / "bin" / "pip"
+    repo = str(HERE.parent)
+    if not pip.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(pip), "install", "--quiet", repo], check=True)
+    subprocess.run(
+        [str(pip), "install", "--quiet", "--no-deps", "--force-reinstall", repo], check=True
+    )
+    return venv / "bin"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -107,10 +137,13 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def timed(
-    cmd: list[str], cwd: Path, check_codes: tuple[int, ...] = (0, 1)
+    cmd: list[str],
+    cwd: Path,
+    check_codes: tuple[int, ...] = (0, 1),
+    extra: dict[str, str] | None = None,
 ) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env())
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env(**(extra or {})))
     wall = time.perf_counter() - started
     if proc.returncode not in check_codes:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
@@ -190,7 +223,7 @@ def drop_cache(root: Path) -> None:
 
 
 def check(root: Path, *extra: str) -> tuple[float, dict[str, Any]]:
-    wall, proc = timed([str(BIN / "convergio-gate"), "check", *extra, "--format", "json"], root)
+    wall, proc = timed([str(CG_BIN / "convergio-gate"), "check", *extra, "--format", "json"], root)
     report = json.loads(proc.stdout)
     return wall, {
         "seconds": report.get("seconds"),
@@ -266,7 +299,8 @@ def precommit_files(root: Path) -> list[str]:
             if p.endswith(ext) and not test.search(p) and 4_000 < (root / p).stat().st_size < 40_000
         )
         _, proc = timed(
-            [str(BIN / "convergio-gate"), "check", "--no-record", "--format", "json", *cands], root
+            [str(CG_BIN / "convergio-gate"), "check", "--no-record", "--format", "json", *cands],
+            root,
         )
         dirty = {f["path"] for f in json.loads(proc.stdout)["findings"]}
         clean = [p for p in cands if p not in dirty]
@@ -322,15 +356,12 @@ def measure_precommit(root: Path, runs: int) -> dict[str, Any]:
     hook = root / ".git" / "hooks" / "pre-commit"
     shutil.copyfile(HERE.parent / "hooks" / "pre-commit", hook)
     hook.chmod(0o755)
-    cg = str(BIN / "convergio-gate")
+    cg = str(CG_BIN / "convergio-gate")
+    subprocess.run([cg, "server", "start"], check=True, capture_output=True, env=env())
+    commit = ["git", "commit", "--quiet", "-m", "bench"]
     variants: dict[str, list[str]] = {
-        "git commit via hooks/pre-commit (check --staged, recording on)": [
-            "git",
-            "commit",
-            "--quiet",
-            "-m",
-            "bench",
-        ],
+        "git commit via hooks/pre-commit (check --staged, recording on)": commit,
+        "the same, without the resident server": commit,
         "check --staged (recording on)": [cg, "check", "--staged"],
         "check --staged --no-record": [cg, "check", "--staged", "--no-record"],
         "check FILES (recording on)": [cg, "check", *files],
@@ -338,11 +369,11 @@ def measure_precommit(root: Path, runs: int) -> dict[str, Any]:
     }
     out: dict[str, Any] = {"files": files, "added_lines": 200 * len(files), "variants": {}}
     for label, cmd in variants.items():
-        walls, codes = [], []
+        walls, codes = [], []  # (interleaved runs would share the noise more evenly)
         for i in range(runs):
             tag = f"{len(out['variants'])}_{i}"
             stage_change(root, files, tag, originals)
-            wall, proc = timed(cmd, root, (0, 1))
+            wall, proc = timed(cmd, root, (0, 1), NO_SERVER if "without" in label else None)
             walls.append(wall)
             codes.append(proc.returncode)
             if not label.startswith("git commit"):
@@ -360,7 +391,7 @@ def importtime(root: Path, files: list[str]) -> list[dict[str, Any]]:
     developer's machine has after its first commit (bytecode, the tool's caches for this
     interpreter)."""
     argv = [
-        sys.executable,
+        str(CG_BIN / "python"),
         "-X",
         "importtime",
         "-m",
@@ -369,8 +400,8 @@ def importtime(root: Path, files: list[str]) -> list[dict[str, Any]]:
         "--no-record",
         *files,
     ]
-    subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env())
-    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env())
+    subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env(**NO_SERVER))
+    proc = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env(**NO_SERVER))
     rows = []
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
@@ -392,7 +423,7 @@ def profile(root: Path, files: list[str], out_dir: Path) -> dict[str, str]:
     prof = out_dir / "precommit.prof"
     subprocess.run(
         [
-            sys.executable,
+            str(CG_BIN / "python"),
             "-m",
             "cProfile",
             "-o",
@@ -406,7 +437,7 @@ def profile(root: Path, files: list[str], out_dir: Path) -> dict[str, str]:
         cwd=root,
         capture_output=True,
         text=True,
-        env=env(),
+        env=env(**NO_SERVER),
     )
     texts = {}
     for key in ("cumulative", "tottime"):
@@ -422,7 +453,7 @@ def profile_cold(root: Path, out_dir: Path) -> str:
     drop_cache(root)
     subprocess.run(
         [
-            sys.executable,
+            str(CG_BIN / "python"),
             "-m",
             "cProfile",
             "-o",
@@ -441,7 +472,7 @@ def profile_cold(root: Path, out_dir: Path) -> str:
         cwd=root,
         capture_output=True,
         text=True,
-        env=env(),
+        env=env(**NO_SERVER),
     )
     buf = io.StringIO()
     pstats.Stats(str(prof), stream=buf).strip_dirs().sort_stats("tottime").print_stats(30)
@@ -478,7 +509,16 @@ def main(argv: list[str] | None = None) -> int:
         choices=["cold", "gates", "warm", "detect-secrets", "precommit", "profile"],
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "speed.json")
+    parser.add_argument(
+        "--install",
+        choices=("venv", "current"),
+        default="venv",
+        help="measure a regular install in <workdir>/venv (default), or this interpreter's",
+    )
     args = parser.parse_args(argv)
+    global CG_BIN
+    if args.install == "venv":
+        CG_BIN = install_user_copy(args.workdir)
 
     root = args.workdir / "repo"
     if args.reuse and root.exists():
@@ -490,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": machine(),
+        "install": f"{args.install} ({CG_BIN})",
         "repo": info,
         "targets": TARGETS,
     }
@@ -532,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
         result["profile_cold_jobs1"] = profile_cold(root, args.out.parent)
         save()
 
+    subprocess.run(  # leave no server behind (the pre-commit measure starts one)
+        [str(CG_BIN / "convergio-gate"), "server", "stop"], capture_output=True, env=env()
+    )
     lines += report(result)
     save()
     print("\n".join(lines))

@@ -48,6 +48,8 @@ MAX_MESSAGE = 16 << 20
 MAX_SOCKET_PATH = 100
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
+#: Environment variables that change what an interpreter imports.
+_PATH_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONSAFEPATH")
 #: Replies: the child's pid, then its exit code; "stale" when the server runs other code.
 STALE, PID, EXIT, PONG = b"S", b"P", b"X", b"K"
 
@@ -109,9 +111,17 @@ def _install() -> tuple[str, str, str]:
 
 
 def fingerprint() -> str:
-    """The code a run would execute: the interpreter, and every file of the package with
-    its size and mtime. A server whose fingerprint differs must not serve."""
+    """The code a run would execute: the interpreter, the import path (with each
+    directory's mtime, which an install, upgrade or removal of a package changes), and
+    every file of the package with its size and mtime. A server whose fingerprint
+    differs must not serve."""
     parts = [*_install(), sys.version]
+    parts += [f"{name}={os.environ.get(name, '')}" for name in _PATH_VARIABLES]
+    for directory in sys.path[1:]:  # [0] is the script's own directory, or the server's cwd
+        try:
+            parts.append(f"{directory}:{os.stat(directory or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{directory}:-")
     stack = [PACKAGE]
     while stack:
         top = stack.pop()
@@ -376,7 +386,17 @@ def preload() -> None:
         lang.parser(name)
         for query_name in ("comments", "definitions", "stubs"):
             lang.query(name, query_name)
-    for name in ("rich.console", "rich.table", "rich.markup", "convergio_gate.report"):
+    # rich for a refusal's table; pygit2 for the audit record (check.record uses its
+    # writer when it is loaded: faster than git's commands once the import is paid).
+    for name in (
+        "rich.console",
+        "rich.table",
+        "rich.markup",
+        "convergio_gate.report",
+        "pygit2",
+        "convergio_gate.audit.chain",
+        "convergio_gate.gitio",
+    ):
         importlib.import_module(name)
 
 

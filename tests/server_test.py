@@ -204,6 +204,19 @@ def test_a_server_running_other_code_steps_down_and_the_check_runs_anyway(
     assert proc.returncode == 1 and "debt/todo" in proc.stdout
 
 
+def test_a_client_with_another_import_path_is_not_served_by_the_running_server(
+    tmp_path: Path, runtime: Path
+) -> None:
+    repo = dirty_repo(tmp_path)
+    info = start(runtime)
+    elsewhere = tmp_path / "site"
+    elsewhere.mkdir()
+    env = {**environ(runtime), "PYTHONPATH": str(elsewhere)}
+    proc = cg(repo, env, "check", "--no-record", "app.py")
+    assert proc.returncode == 1 and "debt/todo" in proc.stdout
+    assert not _alive(int(str(info["pid"])))  # it stepped down rather than serve
+
+
 def _alive(pid: int) -> bool:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -57,6 +57,18 @@ class QuickChain:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._batch: subprocess.Popen[bytes] | None = None
+        self._early: dict[str, subprocess.Popen[bytes]] = {}
+
+    def prefetch(self) -> QuickChain:
+        """Start reading what an append reads first (the identity, the refs) while the
+        caller does other work: those reads then cost nothing on the way out."""
+        try:
+            if not self._committer_env():
+                self._early["identity"] = self._start(*_IDENTITY_ARGS, reads=False)
+            self._early["refs"] = self._start(*_REFS_ARGS, reads=False)
+        except OSError:
+            self._drop_early()
+        return self
 
     def __enter__(self) -> QuickChain:
         return self
@@ -65,6 +77,7 @@ class QuickChain:
         self.close()
 
     def close(self) -> None:
+        self._drop_early()
         if self._batch is not None:
             assert self._batch.stdin is not None and self._batch.stdout is not None
             self._batch.stdin.close()
@@ -77,10 +90,11 @@ class QuickChain:
     def identity(self) -> tuple[str, str] | None:
         """(name, email) as the pygit2 writer finds them: the committer variables, then
         ``user.name`` / ``user.email``; None when one is missing (the caller reports it)."""
-        name = os.environ.get("GIT_COMMITTER_NAME")
-        email = os.environ.get("GIT_COMMITTER_EMAIL")
+        name, email = self._committer_env()
         if not (name and email):
-            proc = self._git("config", "--get-regexp", r"^user\.(name|email)$", check=False)
+            proc = self._early_output("identity", check=False)
+            if proc is None:
+                proc = self._git(*_IDENTITY_ARGS, check=False)
             found: dict[str, str] = {}
             for line in proc.decode("utf-8", "replace").splitlines():
                 key, _, value = line.partition(" ")
@@ -88,6 +102,10 @@ class QuickChain:
             name = name or found.get("user.name")
             email = email or found.get("user.email")
         return (name, email) if name and email else None
+
+    @staticmethod
+    def _committer_env() -> tuple[str | None, str | None]:
+        return os.environ.get("GIT_COMMITTER_NAME"), os.environ.get("GIT_COMMITTER_EMAIL")
 
     def head_commit(self) -> str | None:
         """The commit HEAD names, or None (an unborn branch)."""
@@ -154,9 +172,10 @@ class QuickChain:
         return sealed
 
     def _refs(self) -> tuple[str | None, list[str]]:
-        raw = self._git(
-            "for-each-ref", "--format=%(objectname) %(refname)", NOTES_REF, TRACKING_PREFIX
-        )
+        # The prefetched answer serves the first attempt only: a retry reads afresh.
+        raw = self._early_output("refs")
+        if raw is None:
+            raw = self._git(*_REFS_ARGS)
         ours: str | None = None
         tracking: list[str] = []
         for line in raw.decode().splitlines():
@@ -214,12 +233,16 @@ class QuickChain:
         raise _Fallback
 
     def _add(self, root: list[TreeEntry], entries: Sequence[Entry]) -> tuple[str, str]:
-        """Write ``entries`` as notes into ``root``: the new root tree's id, last note."""
+        """Write ``entries`` as notes into ``root``: the new root tree's id, last note.
+
+        The ids are worked out here, so the blobs and the trees are written at once, by
+        concurrent git processes (``mktree --missing``: a blob may land a moment after
+        the tree naming it); each process must then report the id expected of it."""
         by_dir: dict[bytes, list[TreeEntry]] = {}
         note = ""
-        for entry in entries:
-            blob = self._git("hash-object", "-w", "--stdin", data=entry.to_bytes())
-            note = blob.decode().strip()
+        blobs = [entry.to_bytes() for entry in entries]
+        for data in blobs:
+            note = _blob_id(data)
             by_dir.setdefault(note[:2].encode(), []).append(
                 (_BLOB_MODE, note[2:].encode(), bytes.fromhex(note))
             )
@@ -233,13 +256,56 @@ class QuickChain:
             trees.append(list(sub.values()))
             new_root[prefix] = (_TREE_MODE, prefix, bytes.fromhex(_tree_id(trees[-1])))
         trees.append(list(new_root.values()))
-        made = self._git("mktree", "--batch", data=b"\n".join(map(_mktree_input, trees)))
+        tree_input = b"\n".join(map(_mktree_input, trees))
+        writes = [(self._start("hash-object", "-w", "--stdin"), data) for data in blobs]
+        writes.append((self._start("mktree", "--missing", "--batch"), tree_input))
+        outputs = [self._finish(proc, data) for proc, data in writes]
+        if outputs[:-1] != [_blob_id(data) for data in blobs]:
+            raise _Fallback
         expected = [_tree_id(t) for t in trees]
-        if made.decode().split() != expected:
+        if outputs[-1].split() != expected:
             raise _Fallback
         return expected[-1], note
 
     # -- git --------------------------------------------------------------------------
+
+    def _start(self, *args: str, reads: bool = True) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=self.root,
+            stdin=subprocess.PIPE if reads else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    @staticmethod
+    def _finish(proc: subprocess.Popen[bytes], data: bytes = b"", check: bool = True) -> str:
+        out, _ = proc.communicate(data)
+        if check and proc.returncode != 0:
+            raise _Fallback
+        return out.decode("utf-8", "replace").strip()
+
+    def _early_output(self, name: str, check: bool = True) -> bytes | None:
+        """What the prefetched command printed (None if there was none, or it failed)."""
+        proc = self._early.pop(name, None)
+        if proc is None:
+            return None
+        try:
+            out, _ = proc.communicate()
+        except OSError:
+            return None
+        if check and proc.returncode != 0:
+            return None
+        return out
+
+    def _drop_early(self) -> None:
+        for proc in self._early.values():
+            try:
+                proc.communicate()
+            except OSError:
+                proc.kill()
+                proc.wait()
+        self._early.clear()
 
     def _git(
         self,
@@ -305,6 +371,14 @@ def _parse_tree(data: bytes) -> list[TreeEntry]:
         out.append((data[pos:space], data[space + 1 : nul], data[nul + 1 : nul + 21]))
         pos = nul + 21
     return out
+
+
+_IDENTITY_ARGS = ("config", "--get-regexp", r"^user\.(name|email)$")
+_REFS_ARGS = ("for-each-ref", "--format=%(objectname) %(refname)", NOTES_REF, TRACKING_PREFIX)
+
+
+def _blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def _tree_id(entries: list[TreeEntry]) -> str:

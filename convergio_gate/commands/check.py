@@ -15,6 +15,7 @@ from convergio_gate.model.config import Config, load_config
 
 if TYPE_CHECKING:
     from convergio_gate.audit.entry import Draft
+    from convergio_gate.audit.quick import QuickChain
 
 FORMATS = ("text", "json", "sarif", "github")
 MAX_REASONS = 20
@@ -32,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("choose one of --staged, --all-files, --diff, --history, or FILES")
     cache = None if args.no_cache else Cache(common / "convergio" / "cache.sqlite3")
     baseline = load_baseline(root)
+    quick = None
+    if not args.no_record and "pygit2" not in sys.modules:
+        from convergio_gate.audit.quick import QuickChain
+
+        quick = QuickChain(root).prefetch()  # its reads run while the gates do
     try:
         if args.history is not None:
             outcome = _history(
@@ -50,10 +56,12 @@ def run(args: argparse.Namespace) -> int:
                 cache_dir=cache_dir,
                 no_cache=args.no_cache,
             )
+        head = None if args.no_record else record(root, outcome, config, quick)
     finally:
         if cache is not None:
             cache.close()
-    head = None if args.no_record else record(root, outcome, config)
+        if quick is not None:
+            quick.close()
     emit(outcome, args.format, args.output, head)
     return REFUSED if outcome.refused else OK
 
@@ -130,21 +138,28 @@ def _history(
     return total
 
 
-def record(root: Path, outcome: engine.Outcome, config: Config) -> str:
+def record(
+    root: Path, outcome: engine.Outcome, config: Config, quick: QuickChain | None = None
+) -> str:
     """The decision, and every waiver that let a finding through, into the audit chain.
 
     Appended through git's commands when the chain is in its usual state
-    (:mod:`convergio_gate.audit.quick`), else through the pygit2 writer.
+    (:mod:`convergio_gate.audit.quick`): importing pygit2 costs a small check more than
+    they do. Else, or when pygit2 is loaded already (the resident server has it), through
+    the pygit2 writer. ``quick``: a git-command writer already reading (see
+    ``QuickChain.prefetch``); the caller closes it.
     """
-    from convergio_gate.audit.quick import QuickChain
+    if quick is not None:
+        done = _record_quick(quick, outcome, config)
+    elif "pygit2" not in sys.modules:
+        from convergio_gate.audit.quick import QuickChain
 
-    with QuickChain(root) as quick:
-        who = quick.identity()
-        if who is not None:
-            drafts = _drafts(outcome, config.actor or f"{who[0]} <{who[1]}>", quick.head_commit())
-            entries = quick.append_many(drafts, who)
-            if entries:
-                return entries[-1].hash
+        with QuickChain(root) as chain:
+            done = _record_quick(chain, outcome, config)
+    else:
+        done = None
+    if done is not None:
+        return done
     from convergio_gate.audit.chain import Chain
     from convergio_gate.gitio import Git
 
@@ -153,6 +168,16 @@ def record(root: Path, outcome: engine.Outcome, config: Config) -> str:
     head = git.head_commit()
     drafts = _drafts(outcome, config.actor or str(identity), str(head.id) if head else None)
     return Chain(git).append_many(drafts, identity)[-1].hash
+
+
+def _record_quick(chain: QuickChain, outcome: engine.Outcome, config: Config) -> str | None:
+    """The chain's new head, or None when the git-command writer declines."""
+    who = chain.identity()
+    if who is None:
+        return None
+    drafts = _drafts(outcome, config.actor or f"{who[0]} <{who[1]}>", chain.head_commit())
+    entries = chain.append_many(drafts, who)
+    return entries[-1].hash if entries else None
 
 
 def _drafts(outcome: engine.Outcome, actor: str, head: str | None) -> list[Draft]:

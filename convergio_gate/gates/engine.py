@@ -126,8 +126,9 @@ def run(
     pool = _Pool(selection.files, jobs)
     plans: list[tuple[Gate, list[SourceFile], Context]] = []
     included: dict[tuple[str, ...], list[SourceFile]] = {}  # by exclude list: most share one
+    known = registry.available(cache_dir)
     for gate_id in gate_ids:
-        gate = registry.load(gate_id, cache_dir)
+        gate = registry.load(gate_id, cache_dir, known)
         settings = config.gate(gate_id)
         exclude = [*config.exclude, *settings.get("exclude", ())]
         if gate_id not in STATE_GATES:

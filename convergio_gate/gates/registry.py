@@ -174,8 +174,10 @@ def _write_cache(path: Path | None, key: str, found: list[tuple[str, str]]) -> N
         return
 
 
-def load(gate_id: str, cache_dir: Path | None = None) -> Gate:
-    known = available(cache_dir)
+def load(gate_id: str, cache_dir: Path | None = None, known: dict[str, str] | None = None) -> Gate:
+    """The gate ``gate_id``; ``known``: what :func:`available` said, when the caller has
+    it already (it looks at every installed package's metadata)."""
+    known = available(cache_dir) if known is None else known
     if gate_id not in known:
         raise GateLoadError(
             f"unknown gate '{gate_id}'",

@@ -176,3 +176,33 @@ def test_identity_and_head(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     git(empty, "init", "--quiet")
     with QuickChain(empty) as quick:
         assert quick.head_commit() is None
+
+
+def test_what_a_prefetch_read_is_read_again_when_the_chain_moved_since(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = Chain(Git.discover(repo))
+    chain.append(draft(1), ME)
+    monkeypatch.delenv("GIT_COMMITTER_NAME")  # so the identity is read from git config too
+    git(repo, "config", "user.name", ME.name)
+    git(repo, "config", "user.email", ME.email)
+    quick = QuickChain(repo).prefetch()
+    assert quick_append(repo, draft(2)) == [2]  # another writer, after the prefetch
+    try:
+        assert quick.identity() == WHO
+        entries = quick.append_many([draft(3), draft(4)], WHO)
+    finally:
+        quick.close()
+    assert entries is not None and [e.seq for e in entries] == [3, 4]
+    read = chain.read()
+    assert [e.seq for e in read.ordered()] == [1, 2, 3, 4]
+    assert verify(read).ok
+    assert git(repo, "fsck", "--no-progress", "--no-dangling").strip() == ""
+
+
+def test_a_prefetch_closed_unused_leaves_nothing_running(repo: Path) -> None:
+    quick = QuickChain(repo).prefetch()
+    running = list(quick._early.values())
+    assert running
+    quick.close()
+    assert all(proc.returncode is not None for proc in running)

@@ -356,6 +356,10 @@ def measure_precommit(root: Path, runs: int) -> dict[str, Any]:
     hook = root / ".git" / "hooks" / "pre-commit"
     shutil.copyfile(HERE.parent / "hooks" / "pre-commit", hook)
     hook.chmod(0o755)
+    # Every run adds objects: pack them now, and let no automatic gc start (git detaches
+    # it to the background, where it would take a core from the runs that follow).
+    git(root, "config", "gc.auto", "0")
+    git(root, "gc", "--quiet")
     cg = str(CG_BIN / "convergio-gate")
     subprocess.run([cg, "server", "start"], check=True, capture_output=True, env=env())
     commit = ["git", "commit", "--quiet", "-m", "bench"]

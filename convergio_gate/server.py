@@ -66,8 +66,10 @@ def enabled(environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     value = environ.get(SWITCH)
     if value is not None:
-        return value.strip().lower() not in ("0", "", "false", "no", "off")
-    return not environ.get("CI") and _supported()
+        wanted = value.strip().lower() not in ("0", "", "false", "no", "off")
+    else:
+        wanted = not environ.get("CI")
+    return wanted and _supported()
 
 
 def _supported() -> bool:

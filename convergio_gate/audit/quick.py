@@ -63,7 +63,7 @@ class QuickChain:
         """Start reading what an append reads first (the identity, the refs) while the
         caller does other work: those reads then cost nothing on the way out."""
         try:
-            if not self._committer_env():
+            if not all(self._committer_env()):
                 self._early["identity"] = self._start(*_IDENTITY_ARGS, reads=False)
             self._early["refs"] = self._start(*_REFS_ARGS, reads=False)
         except OSError:
@@ -259,11 +259,11 @@ class QuickChain:
         tree_input = b"\n".join(map(_mktree_input, trees))
         writes = [(self._start("hash-object", "-w", "--stdin"), data) for data in blobs]
         writes.append((self._start("mktree", "--missing", "--batch"), tree_input))
-        outputs = [self._finish(proc, data) for proc, data in writes]
+        outputs = [self._finish(proc, data) for proc, data in writes]  # all, then judge
         if outputs[:-1] != [_blob_id(data) for data in blobs]:
             raise _Fallback
         expected = [_tree_id(t) for t in trees]
-        if outputs[-1].split() != expected:
+        if outputs[-1] is None or outputs[-1].split() != expected:
             raise _Fallback
         return expected[-1], note
 
@@ -279,11 +279,10 @@ class QuickChain:
         )
 
     @staticmethod
-    def _finish(proc: subprocess.Popen[bytes], data: bytes = b"", check: bool = True) -> str:
+    def _finish(proc: subprocess.Popen[bytes], data: bytes) -> str | None:
+        """What a started process printed, once fed ``data``; None if it failed."""
         out, _ = proc.communicate(data)
-        if check and proc.returncode != 0:
-            raise _Fallback
-        return out.decode("utf-8", "replace").strip()
+        return out.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
 
     def _early_output(self, name: str, check: bool = True) -> bytes | None:
         """What the prefetched command printed (None if there was none, or it failed)."""

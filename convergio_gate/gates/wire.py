@@ -900,10 +900,16 @@ def _c_storage(node: Node) -> set[str]:
 
 def definitions(source: SourceFile) -> list[Definition]:
     """Every function, method and class ``source`` defines, with its exemption facts."""
+    extractor = _extractor(source)
+    return [] if extractor is None else extractor.run()
+
+
+def _extractor(source: SourceFile) -> _Extractor | None:
+    """The extractor for ``source``; None for a language the gate does not read."""
     language = source.language or lang.detect(source.path, source.data[:256])
     if language not in LANGUAGES or source.is_binary:
-        return []
-    return _Extractor(source, language, policy()).run()
+        return None
+    return _Extractor(source, language, policy())
 
 
 # ---------------------------------------------------------------- reference index
@@ -1888,10 +1894,8 @@ def candidates(source: SourceFile) -> list[Candidate]:
     elsewhere is not a candidate. All of it depends only on the file's content and path,
     so it is cached by them.
     """
-    language = source.language or lang.detect(source.path, source.data[:256])
-    if language not in LANGUAGES or source.is_binary:
-        return []
-    return _Extractor(source, language, policy()).candidates()
+    extractor = _extractor(source)
+    return [] if extractor is None else extractor.candidates()
 
 
 def _pack(item: Candidate) -> tuple[Any, ...]:

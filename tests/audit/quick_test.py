@@ -187,6 +187,7 @@ def test_what_a_prefetch_read_is_read_again_when_the_chain_moved_since(
     git(repo, "config", "user.name", ME.name)
     git(repo, "config", "user.email", ME.email)
     quick = QuickChain(repo).prefetch()
+    assert set(quick._early) == {"identity", "refs"}  # both reads already under way
     assert quick_append(repo, draft(2)) == [2]  # another writer, after the prefetch
     try:
         assert quick.identity() == WHO

@@ -372,10 +372,13 @@ def measure_precommit(root: Path, runs: int) -> dict[str, Any]:
         "check FILES --no-record": [cg, "check", "--no-record", *files],
     }
     out: dict[str, Any] = {"files": files, "added_lines": 200 * len(files), "variants": {}}
+    # Every run commits code no earlier run (of this bench, or of one before it on the
+    # same repository) has seen: the gates' caches are keyed by content and must not serve.
+    nonce = os.urandom(4).hex()
     for label, cmd in variants.items():
         walls, codes = [], []  # (interleaved runs would share the noise more evenly)
         for i in range(runs):
-            tag = f"{len(out['variants'])}_{i}"
+            tag = f"{nonce}_{len(out['variants'])}_{i}"
             stage_change(root, files, tag, originals)
             wall, proc = timed(cmd, root, (0, 1), NO_SERVER if "without" in label else None)
             walls.append(wall)
@@ -569,7 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         save()
     if "profile" not in args.skip:
         files = result.get("precommit", {}).get("files") or precommit_files(root)
-        stage_change(root, files, "profile", {p: (root / p).read_bytes() for p in files})
+        stage_change(
+            root,
+            files,
+            f"profile_{os.urandom(4).hex()}",
+            {p: (root / p).read_bytes() for p in files},
+        )
         result["importtime"] = importtime(root, files)
         result["profile_precommit"] = profile(root, files, args.out.parent)
         git(root, "reset", "--quiet", "--", *files)

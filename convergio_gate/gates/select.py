@@ -14,11 +14,13 @@ import alone would cost a pre-commit hook a third of its time budget.
 
 Each selection can also name the git blob id of what its reader returns for a path
 without reading it (``known_oids``), so a repository-wide gate can tell what changed
-since its last run: from the tree for ``diff``, from the index for staged content, and
-for the work tree from a stat cache like git's own (``<git dir>/convergio/cache/
-stat.bin``): a file whose size, mtime, ctime and inode are unchanged keeps its id; the
-others are read and hashed. An entry is stored only once its mtime is two seconds old,
-so a file rewritten within one timestamp tick of being hashed is never trusted.
+since its last run: from the tree for ``diff``; from the index for ``staged``, whose
+reader reads the rest of the repository from the index too (what the commit records,
+not what the work tree holds besides); and for the work tree from a stat cache like
+git's own (``<git dir>/convergio/cache/stat.bin``): a file whose size, mtime, ctime and
+inode are unchanged keeps its id; the others are read and hashed. An entry is stored
+only once its mtime is two seconds old, so a file rewritten within one timestamp tick of
+being hashed is never trusted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import os
 import stat
 import subprocess
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -352,23 +355,99 @@ def select_staged(root: Path) -> Selection:
         paths.append(path)
         if mode in ("100644", "100755"):
             wanted.append((path, oid))
-    staged, staged_oids = _blob_contents(root, wanted)
-    worktree = _worktree_reader(root)
+    staged, _ = _blob_contents(root, wanted)
+    index = _IndexListing(root)
 
     def read(path: str) -> bytes | None:
-        return staged[path] if path in staged else worktree(path)
+        return staged[path] if path in staged else index.read(path)
 
-    selection = Selection(
-        "staged", "staged changes", [], list_files=lambda: tracked(root), read_file=read
-    )
+    selection = Selection("staged", "staged changes", [], list_files=index.paths, read_file=read)
     for path in paths:
         data = staged.get(path)
         if data is None:
             selection.skipped.append((path, "a symbolic link or submodule"))
             continue
         selection.files.append(make_source(path, data))
-    selection.known_oids = _worktree_oids(root, staged_oids)
+    selection.known_oids = index.oids
     return selection
+
+
+class _IndexListing:
+    """The whole index, as a commit records it: its paths, the blob ids of its regular
+    files (one ``git ls-files --stage`` when first asked, so naming a file costs no stat
+    and no read), and their content, read when asked through one ``git cat-file
+    --batch`` started on the first read. A file with no single regular-file entry (a
+    symbolic link, a submodule, a conflict) reads as nothing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._paths: list[str] | None = None
+        self._oids: dict[str, str] = {}
+        self._batch: subprocess.Popen[bytes] | None = None
+
+    def _list(self) -> list[str]:
+        if self._paths is None:
+            paths: dict[str, None] = {}
+            oids = self._oids
+            for line in _split_z(git(self.root, "ls-files", "-z", "--stage")):
+                meta, _, path = line.partition("\t")
+                paths[path] = None
+                mode, oid, stage = meta.split(" ", 2)
+                if mode in ("100644", "100755") and stage == "0":
+                    oids[path] = oid
+                else:
+                    oids.pop(path, None)
+            self._paths = list(paths)
+        return self._paths
+
+    def paths(self) -> list[str]:
+        return self._list()
+
+    def oids(self, wanted: Sequence[str]) -> dict[str, str]:
+        self._list()
+        oids = self._oids
+        return {p: oids[p] for p in wanted if p in oids}
+
+    def read(self, path: str) -> bytes | None:
+        self._list()
+        oid = self._oids.get(path)
+        if oid is None:
+            return None
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            weakref.finalize(self, _stop, batch)
+        assert batch.stdin is not None and batch.stdout is not None
+        try:
+            batch.stdin.write(f"{oid}\n".encode())
+            batch.stdin.flush()
+            header = batch.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise GitError(f"`git cat-file --batch` could not read {path} ({oid})")
+            size = int(header[2])
+            data = batch.stdout.read(size + 1)[:-1]
+        except (OSError, ValueError) as exc:
+            raise GitError(f"`git cat-file --batch` failed reading {path}: {exc}") from None
+        return data if size <= MAX_FILE_BYTES else None
+
+
+def _stop(batch: subprocess.Popen[bytes]) -> None:
+    """End a ``cat-file --batch`` process: it leaves when its input closes."""
+    try:
+        if batch.stdin is not None:
+            batch.stdin.close()
+        batch.wait(timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        batch.kill()
+        batch.wait()
+    if batch.stdout is not None:
+        batch.stdout.close()
 
 
 def _blob_contents(

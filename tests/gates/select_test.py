@@ -178,3 +178,45 @@ def test_staged_selects_what_the_index_holds_and_names_what_it_skips(repo: Path)
     }
     assert {f.path: f.oid for f in selection.files} == {p: blob_oid(d) for p, d in contents.items()}
     assert selection.skipped == [("link.sh", "a symbolic link or submodule")]
+
+
+def test_staged_reads_the_rest_of_the_repository_from_the_index(repo: Path) -> None:
+    write(repo, "lib.py", b"def helper():\n    return 1\n")
+    write(repo, "use.py", b"import lib\n")
+    write(repo, "link.py", b"x = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "base")
+    (repo / "link.py").unlink()
+    os.symlink("lib.py", repo / "link.py")
+    git(repo, "add", "link.py")
+    # The caller exists only in the work tree: the commit would not record it.
+    write(repo, "use.py", b"import lib\nlib.helper()\n", old=False)
+    (repo / "lib.py").unlink()  # deleted in the work tree, not in the index
+    selection = select.select_staged(repo)
+    assert selection.read_file("use.py") == b"import lib\n"
+    assert selection.read_file("lib.py") == b"def helper():\n    return 1\n"
+    assert selection.read_file("link.py") is None  # a symbolic link in the index
+    assert selection.read_file("never.py") is None
+    assert {"lib.py", "use.py", "link.py"} <= set(selection.list_files())
+    assert selection.known_oids(["use.py", "link.py"]) == {"use.py": blob_oid(b"import lib\n")}
+
+
+def test_the_staged_reader_leaves_no_process_behind(repo: Path) -> None:
+    import gc
+
+    listing = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    if not listing.exists():
+        pytest.skip("needs /proc/<pid>/task/<tid>/children")
+    write(repo, "a.py", b"a = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "a")
+    write(repo, "b.py", b"b = 1\n")
+    git(repo, "add", "b.py")
+    before = set(listing.read_text().split())
+    selection = select.select_staged(repo)
+    assert selection.read_file("a.py") == b"a = 1\n"  # not staged: read from the index
+    started = set(listing.read_text().split()) - before
+    assert len(started) == 1  # the cat-file --batch
+    del selection
+    gc.collect()
+    assert not started & set(listing.read_text().split())  # gone, and reaped

@@ -381,6 +381,7 @@ def preload() -> None:
     lazyre.warm(p for rule in shipped for p in (rule.regex, rule.paths, *rule.allow_regexes))
     for module in (secret, debt, stub, wire):
         lazyre.warm(vars(module).values())
+    lazyre.warm(stub.ANCHORS.values())
     debt.load_rules()
     stub.load_rules()
     wire.policy()

@@ -46,7 +46,7 @@ from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
 from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
-from convergio_gate.lang import matches, parse, query
+from convergio_gate.lang import matches, matches_in, parse, query
 from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
     Keywords,
@@ -86,6 +86,32 @@ TYPE_CHECKING_NAMES = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING"})
 #: Languages where a parameter named ``_x`` is unused on purpose.
 UNUSED_CONVENTION = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "ruby"})
 SELF_NAMES = frozenset({"self", "cls", "this"})
+
+#: Where a stand-in can be, per language. Every match of a language's ``stubs.scm``
+#: captures a stand-in that contains a match of its anchor: an empty body starts with
+#: ``{`` and only blanks (any non-ASCII byte counts as one) before a comment or ``}``;
+#: ``pass``, ``...``, ``raise``, ``throw``, ``panic``, ``todo!``, ``unimplemented!`` are
+#: spelled out. So the query looks only around the anchors (:func:`anchor_ranges`), and a
+#: file with none (and no admission either) is not parsed for this gate. A language
+#: without an anchor (Ruby: ``def x; end`` has nothing to look for) gets the whole tree.
+_EMPTY_BODY = rb"\{[\s\\\x80-\xff]*[}/]"
+ANCHORS: dict[str, re.Pattern[bytes]] = {
+    language: lazyre.compile(pattern)
+    for languages, pattern in (
+        (("python",), rb"\bpass\b|\.\.\.|\braise\b"),
+        (("javascript", "typescript", "tsx", "java", "cpp"), _EMPTY_BODY + rb"|\bthrow\b"),
+        (("go",), _EMPTY_BODY + rb"|\bpanic\b"),
+        (("rust",), _EMPTY_BODY + rb"|\bunimplemented\b|\btodo\b"),
+        (("c",), _EMPTY_BODY),
+    )
+    for language in languages
+}
+#: Anchors closer than this share one range; past MAX_RANGES, one pass over the whole
+#: tree costs less than a cursor per range.
+RANGE_GAP = 512
+MAX_RANGES = 64
+#: What :func:`anchor_ranges` gives for "the whole tree".
+WHOLE: list[tuple[int, int]] = [(0, 1 << 62)]
 
 
 @dataclass(frozen=True)
@@ -150,18 +176,28 @@ class StubGate:
             return []
         if source.path.endswith(".pyi"):
             return []
+        data = source.data
         is_test = self.rules.test_paths.search(source.path) is not None
-        tree = parse(lang, source.data)
-        hits: list[_Hit] = []
         compiled = query(lang, "stubs")
-        if compiled is not None:
-            for _, captured in matches(compiled, tree.root_node):
+        ranges = anchor_ranges(lang, data) if compiled is not None else []
+        active, windows = marker_windows(self.rules.admissions, data) if not is_test else ([], [])
+        if not ranges and not active:
+            return []  # nothing here could match: not even parsed for this gate
+        tree = parse(lang, data)
+        hits: list[_Hit] = []
+        if compiled is not None and ranges:
+            found = (
+                matches(compiled, tree.root_node)
+                if ranges is WHOLE
+                else matches_in(compiled, tree.root_node, ranges)
+            )
+            for _, captured in found:
                 hit = self._judge(lang, captured, is_test)
                 if hit is not None:
                     hits.append(hit)
         findings = self._located(source, hits)
-        if not is_test:
-            findings.extend(self._admissions(source, tree))
+        if active:
+            findings.extend(self._admissions(source, tree, active, windows))
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         return findings
 
@@ -259,12 +295,16 @@ class StubGate:
 
     # comment rules
 
-    def _admissions(self, source: SourceFile, tree: Tree) -> list[Finding]:
-        """Comments and docstrings that admit a stub, looked up only where a rule's
-        regex matches the raw text (see ``debt.marker_windows``)."""
-        active, windows = marker_windows(self.rules.admissions, source.data)
-        if not active:
-            return []
+    def _admissions(
+        self,
+        source: SourceFile,
+        tree: Tree,
+        active: Sequence[MarkerRule],
+        windows: Sequence[tuple[int, int]],
+    ) -> list[Finding]:
+        """Comments and docstrings that admit a stub, looked up only in ``windows``,
+        where one of the ``active`` rules' regex matches the raw text (see
+        ``debt.marker_windows``)."""
         lang = source.language or ""
         texts = comments(source, tree, keep=self.keywords.found_in, ranges=windows)
         docstrings = query(lang, "docstrings")
@@ -276,6 +316,24 @@ class StubGate:
         for text in texts:
             findings.extend(judge(self.id, source.path, text, active))
         return findings
+
+
+def anchor_ranges(lang: str, data: bytes) -> list[tuple[int, int]]:
+    """The byte ranges the stubs query of ``lang`` must look at in ``data``: none when
+    nothing there could match, :data:`WHOLE` when it must look everywhere."""
+    anchor = ANCHORS.get(lang)
+    if anchor is None:
+        return WHOLE
+    ranges: list[tuple[int, int]] = []
+    for m in anchor.finditer(data):
+        start, end = m.span()
+        if ranges and start - ranges[-1][1] <= RANGE_GAP:
+            ranges[-1] = (ranges[-1][0], end)
+        elif len(ranges) == MAX_RANGES:
+            return WHOLE
+        else:
+            ranges.append((start, end))
+    return ranges
 
 
 # What the queries cannot see: per-language judgement of a candidate.

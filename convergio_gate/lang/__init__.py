@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -218,3 +218,25 @@ def matches(compiled: Query, node: Node) -> list[tuple[int, dict[str, list[Node]
     from tree_sitter import QueryCursor
 
     return QueryCursor(compiled).matches(node)
+
+
+def matches_in(
+    compiled: Query, node: Node, ranges: Sequence[tuple[int, int]]
+) -> list[tuple[int, dict[str, list[Node]]]]:
+    """The matches of ``compiled`` under ``node`` that have a node overlapping one of
+    the byte ``ranges`` (sorted, not overlapping), each once. The cursor skips every
+    subtree outside a range, so a few small ranges cost a fraction of a whole-tree
+    pass; a match is returned whole, with its captures outside the range too."""
+    from tree_sitter import QueryCursor
+
+    out: list[tuple[int, dict[str, list[Node]]]] = []
+    seen: set[tuple[int, tuple[tuple[str, tuple[int, ...]], ...]]] = set()
+    for start, end in ranges:
+        cursor = QueryCursor(compiled)
+        cursor.set_byte_range(start, end)
+        for index, captured in cursor.matches(node):
+            key = (index, tuple((k, tuple(n.id for n in v)) for k, v in captured.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append((index, captured))
+    return out

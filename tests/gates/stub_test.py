@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from convergio_gate.errors import InputError
-from convergio_gate.gates import registry, rules
+from convergio_gate.gates import registry, rules, stub
 from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid
 from convergio_gate.gates.debt import judge
 from convergio_gate.gates.stub import CODE_LANGUAGES, StubGate, load_rules
@@ -527,3 +527,81 @@ def test_a_missing_structural_rule_is_named(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(rules, "load", lambda name: data)
     with pytest.raises(InputError, match="not-implemented"):
         load_rules()
+
+
+def _hard_and_sample_cases() -> list[tuple[str, str]]:
+    out = [
+        (s["path"], s["code"])
+        for r in rules.rules("stub")
+        for v in ("refuse", "allow")
+        for s in r[v]
+    ]
+    for mark in test_hard_cases.pytestmark:  # type: ignore[attr-defined]
+        if mark.name == "parametrize":
+            out += [(path, code) for path, code, _ in mark.args[1]]
+    return out
+
+
+#: Stand-ins the anchors must not miss: comments of every kind and odd blanks in an
+#: empty body, stand-ins far apart (a range each), more of them than MAX_RANGES.
+ANCHOR_EDGES = [
+    ("a.js", "function f() { /* } */ }\nfunction g() { // }\n}\n"),
+    ("a.js", "function f() {\u00a0}\nfunction g() {\\\n}\n"),
+    ("a.rs", "fn f() { /* outer /* nested */ */ }\nfn g() {\n    //! inner doc\n}\n"),
+    ("a.go", "package p\n\nfunc F() {\n\t// nothing\n}\n"),
+    ("a.py", "def f():\n    pass\n" + "x = 1\n" * 400 + "def g():\n    ...\n"),
+    ("a.py", "".join(f"def f{i}():\n    pass\n" + "y = 2\n" * 200 for i in range(80))),
+    (
+        "a.ts",
+        "class A {\n  m(): void {}\n"
+        "  n(): Promise<void> { throw new Error('not implemented') }\n}\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "code"), _hard_and_sample_cases() + ANCHOR_EDGES)
+def test_the_anchored_query_finds_what_the_whole_tree_query_finds(
+    path: str, code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anchored = [f.to_json() for f in check(path, code)]
+    monkeypatch.setattr(stub, "ANCHORS", {})  # every language: the whole tree
+    assert anchored == [f.to_json() for f in check(path, code)]
+
+
+def test_the_edge_cases_are_refused() -> None:
+    found = [rules_of(path, code) for path, code in ANCHOR_EDGES]
+    assert found == [
+        ["empty-body", "empty-body"],
+        ["empty-body"],  # (a backslash-newline is an error in a body: not judged)
+        ["empty-body", "empty-body"],
+        ["empty-body"],
+        ["empty-body", "empty-body"],
+        ["empty-body"] * 80,
+        ["empty-body", "not-implemented"],
+    ]
+
+
+def test_a_file_with_nothing_to_look_at_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real = stub.parse
+
+    def counting(lang: str, data: bytes) -> Any:
+        parsed.append(lang)
+        return real(lang, data)
+
+    monkeypatch.setattr(stub, "parse", counting)
+    assert check("a.py", "def add(a, b):\n    return a + b\n") == []
+    assert check("a.js", "export const add = (a, b) => a + b;\n") == []
+    assert parsed == []
+    assert rules_of("a.py", "def add(a, b):\n    pass\n") == ["empty-body"]
+    assert parsed == ["python"]
+
+
+def test_anchor_ranges() -> None:
+    assert stub.anchor_ranges("python", b"x = 1\n") == []
+    assert stub.anchor_ranges("python", b"pass\n" + b"#" * 100 + b"raise") == [(0, 110)]
+    far = b"pass" + b"#" * (stub.RANGE_GAP + 1) + b"pass"
+    assert stub.anchor_ranges("python", far) == [(0, 4), (stub.RANGE_GAP + 5, stub.RANGE_GAP + 9)]
+    assert stub.anchor_ranges("ruby", b"x = 1\n") is stub.WHOLE
+    many = (b"pass" + b"#" * (stub.RANGE_GAP + 1)) * (stub.MAX_RANGES + 1)
+    assert stub.anchor_ranges("python", many) is stub.WHOLE

@@ -368,9 +368,15 @@ def preload() -> None:
 
     from convergio_gate import cli, lang, lazyre
     from convergio_gate.commands import check  # noqa: F401  (the run's own imports)
-    from convergio_gate.gates import debt, registry, secret, stub, wire
+    from convergio_gate.gates import debt, engine, registry, secret, stub, wire
 
-    cli.command_parser()
+    # argparse matches options with patterns it builds as it parses, from re's cache;
+    # the exclude globs are compiled once per list: fill both for the usual run.
+    cli.command_parser().parse_args(["check", "--staged"])
+    engine._globs(engine.DEFAULT_EXCLUDE)
+    engine._globs(())
+    registry.available()  # the plugins' entry points, scanned once (the fingerprint
+    # covers the import path: an install or removal of a plugin restarts the server)
     for gate_id in registry.DEFAULT_ORDER:
         registry.load(gate_id)
     # The secret rules and their keyword index are kept for the process: compile them
@@ -536,10 +542,13 @@ def _recv_with_fds(conn: Any) -> tuple[bytes, list[int]]:
 
 
 def _child(conn: Any, fds: Sequence[int], message: tuple[Any, ...]) -> None:
-    """The forked child: become the client's process, run the command, report, exit."""
+    """The forked child: become the client's process, run the command, report, then
+    write what the run left for later (:mod:`convergio_gate.afterwards`), exit."""
     import atexit
     import signal
     import time
+
+    from convergio_gate import afterwards
 
     code = 3
     try:
@@ -558,6 +567,7 @@ def _child(conn: Any, fds: Sequence[int], message: tuple[Any, ...]) -> None:
         _streams(streams)
         sys.argv = [os.fsdecode(argv0), *(os.fsdecode(w) for w in words)]
         conn.sendall(PID + os.getpid().to_bytes(4, "big"))
+        afterwards.defer()  # cache writes wait until the verdict is out
         code = _run(sys.argv[1:])
     except BaseException:  # the child must report, whatever happened
         code = 3
@@ -570,6 +580,16 @@ def _child(conn: Any, fds: Sequence[int], message: tuple[Any, ...]) -> None:
                 continue
         conn.sendall(EXIT + code.to_bytes(4, "big", signed=True))
     except BaseException:  # the client reports a lost child
+        code = 3
+    try:
+        # The client has its answer: let go of its terminal and pipes (a reader waiting
+        # for their end, as pre-commit does, must not wait for this), then write.
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for target in (0, 1, 2):
+            os.dup2(devnull, target)
+        conn.close()
+        afterwards.finish()
+    except BaseException:  # nothing is left to tell anyone
         code = 3
     os._exit(0)
 

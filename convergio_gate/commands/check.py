@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from convergio_gate import afterwards
 from convergio_gate.errors import OK, REFUSED, UsageError
 from convergio_gate.gates import engine, registry, select
 from convergio_gate.gates.cache import Cache
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         head = None if args.no_record else record(root, outcome, config, quick)
     finally:
         if cache is not None:
-            cache.close()
+            afterwards.later(cache.close)  # SQLite writes its log back into the file
         if quick is not None:
             quick.close()
     emit(outcome, args.format, args.output, head)

@@ -454,19 +454,15 @@ class _Pool:
                 unit.done = _ready(found)
 
     def _to_children(self, units: list[_Unit]) -> None:
-        """The units that parse split by file over one forked child per worker; one
-        child for each other unit."""
-        parsing = [u for u in units if u.parses]
-        union = list({id(f): f for unit in parsing for f in unit.files}.values())
+        """Every unit split by file over one forked child per worker (a fork of a big
+        process is not free: no more children than cores), each file's parsing work in
+        one child."""
+        union = list({id(f): f for unit in units for f in unit.files}.values())
         chunks = [[union[at] for at in c] for c in self._chunks(union, self.workers)]
-        parts, slots, routes = _split(parsing, chunks)
+        parts, slots, routes = _split(units, chunks)
         waits = [_once(_forked(functools.partial(_sendable_results, part))) for part in parts]
-        for u, unit in enumerate(parsing):
+        for u, unit in enumerate(units):
             unit.done = _once(functools.partial(_gathered, unit, u, routes[u], slots, waits))
-        for unit in units:
-            if not unit.parses:
-                wait = _once(_forked(functools.partial(_sendable_results, [unit])))
-                unit.done = functools.partial(_received_result, unit, wait, 0)
 
     def _to_workers(self, units: list[_Unit], union: list[SourceFile]) -> None:
         """Chunks of ``union`` to the workers, each with every unit's share of it."""
@@ -524,10 +520,6 @@ def _split(
 
 def _sendable_results(group: Sequence[_Unit]) -> list[list[Any]]:
     return [unit.sendable(found) for unit, found in zip(group, _execute(group), strict=True)]
-
-
-def _received_result(unit: _Unit, wait: Callable[[], list[list[Any]]], k: int) -> list[Any]:
-    return unit.received(wait()[k])
 
 
 def _gathered(

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from convergio_gate import afterwards
 from convergio_gate.errors import GitError, UsageError
 from convergio_gate.gates._base import LazyFile, SourceFile, blob_oid
 from convergio_gate.lang import detect
@@ -244,8 +245,11 @@ def _load_stats(path: Path | None) -> dict[str, StatEntry]:
 
 
 def _save_stats(path: Path | None, entries: dict[str, StatEntry]) -> None:
-    if path is None:
-        return
+    if path is not None:
+        afterwards.later(lambda: _write_stats(path, entries))
+
+
+def _write_stats(path: Path, entries: dict[str, StatEntry]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

@@ -54,7 +54,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from convergio_gate import lang
+from convergio_gate import afterwards, lang
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rules_data
 from convergio_gate.gates._base import Context, Finding, SourceFile, blob_oid, normalise
@@ -1111,6 +1111,54 @@ class IndexState:
         values = array("I", [counts[k] for k in ordered])
         return cls(files, b"".join(ordered), values, classes)
 
+    def folded(
+        self, delta: Mapping[bytes, int], files: dict[str, bytes], classes: dict[str, Any]
+    ) -> IndexState:
+        """This state with ``delta`` added to its counts (a key whose count falls to zero
+        goes), for ``files`` and ``classes``: one pass over the packed keys, with a
+        binary search for each key of ``delta``."""
+        numbers = _as_numbers(self.keys)
+        values = array("I", self.values)
+        inserted: list[tuple[int, int, int]] = []  # (position, key, count)
+        emptied = False
+        for key, n in sorted((int.from_bytes(k, "big"), n) for k, n in delta.items() if n):
+            at = bisect_left(numbers, key)
+            if at < len(numbers) and numbers[at] == key:
+                total = values[at] + n
+                values[at] = max(total, 0)
+                emptied = emptied or total <= 0
+            elif n > 0:
+                inserted.append((at, key, n))
+        if not inserted and not emptied:
+            return IndexState(files, self.keys, values, classes)
+        out_keys: list[bytes] = []
+        out_values = array("I")
+        start = 0
+        for at, key, n in inserted:
+            out_keys.append(self.keys[start * 8 : at * 8])
+            out_values.extend(values[start:at])
+            out_keys.append(key.to_bytes(8, "big"))
+            out_values.append(n)
+            start = at
+        out_keys.append(self.keys[start * 8 :])
+        out_values.extend(values[start:])
+        keys = b"".join(out_keys)
+        if emptied:
+            zeros, at = [], -1
+            while True:
+                try:
+                    at = out_values.index(0, at + 1)
+                except ValueError:
+                    break
+                zeros.append(at)
+            bounds = zip([-1, *zeros], [*zeros, len(out_values)], strict=True)
+            kept_keys, kept_values = [], array("I")
+            for before, after in bounds:
+                kept_keys.append(keys[(before + 1) * 8 : after * 8])
+                kept_values.extend(out_values[before + 1 : after])
+            keys, out_values = b"".join(kept_keys), kept_values
+        return IndexState(files, keys, out_values, classes)
+
     def get(self, key: bytes) -> int:
         if self._mapping is not None:
             return self._mapping.get(key, 0)
@@ -1149,9 +1197,6 @@ def _as_numbers(keys: bytes) -> array[int]:
 FILTER_MIN_FILES = 32
 #: Past this many lookups in one index, a dict of every token is built instead.
 BISECT_LOOKUPS = 4096
-#: A change to more files than this is folded into the stored index (rewritten);
-#: a smaller one is applied on top of it in memory, and nothing is written.
-FOLD_FILES = 48
 
 
 class BlobStore:
@@ -1220,8 +1265,13 @@ def _read_marshal(path: Path | None, kind: str) -> Any:
 
 
 def _write_marshal(path: Path | None, kind: str, payload: dict[Any, Any]) -> None:
-    if path is None:
-        return
+    """Store ``payload`` at ``path`` (once the verdict is out: see ``afterwards``); the
+    caller hands it over and changes it no more."""
+    if path is not None:
+        afterwards.later(lambda: _write_now(path, kind, payload))
+
+
+def _write_now(path: Path, kind: str, payload: dict[Any, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
@@ -1279,17 +1329,14 @@ class ReferenceIndex:
         self.delta = dict(delta or {})
         self.changed_classes = dict(changed_classes or {})
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
-        #: Where per-content token counts are kept, and those of the changed files
-        #: worked out while building (by git blob id), for :meth:`may_define_dead`.
+        #: Where per-content token counts are kept (by git blob id), for
+        #: :meth:`may_define_dead`.
         self.blobs: BlobStore | None = None
-        self.fresh_counts: dict[bytes, dict[bytes, int]] = {}
 
     def file_counts(self, source: SourceFile) -> dict[bytes, int]:
         """``source``'s own token counts, as the index counted them."""
         digest = bytes.fromhex(source.oid)
-        found = self.fresh_counts.get(digest)
-        if found is None and self.blobs is not None:
-            found = self.blobs.get(digest)
+        found = None if self.blobs is None else self.blobs.get(digest)
         return tokenise(source.data) if found is None else found
 
     def may_define_dead(self, sources: Sequence[SourceFile]) -> list[SourceFile]:
@@ -1429,28 +1476,21 @@ class ReferenceIndex:
                 state = _rebuild(current, changed, IndexState(), read, overrides, store, stats)
                 return cls(_keep(directory, memo, state, store, current), stats)._with(store)
             delta.subtract(old)
-        fold = len(changed) + len(gone) > FOLD_FILES
         changed_classes: dict[str, list[ClassEntry] | None] = dict.fromkeys(gone)
-        fresh: dict[bytes, dict[bytes, int]] = {}
         for path, data in changed.items():
             digest = current[path]
-            new = store.get(digest) if fold else None
+            new = store.get(digest)
             if new is None:
                 new = tokenise(data)
                 stats.tokenised += 1
-                if fold:
-                    store.put(digest, new)
-            fresh[digest] = new
+                store.put(digest, new)
             delta.update(new)
             changed_classes[path] = extract_classes(path, data)
+        # Folded into the stored state at once (a merge of the sorted keys, about a
+        # millisecond), so the next run starts from here: left on top in memory, the
+        # change would be read and counted again by every run until a big one.
         index = cls(state, stats, delta, changed_classes)._with(store)
-        if not fold:
-            index.fresh_counts = fresh
-            return index
-        counts = dict(state.mapping())
-        for key, n in delta.items():
-            counts[key] = counts.get(key, 0) + n
-        folded = IndexState.of(dict(current), counts, index.class_lists())
+        folded = state.folded(delta, dict(current), index.class_lists())
         return cls(_keep(directory, memo, folded, store, current), stats)._with(store)
 
     def _with(self, blobs: BlobStore) -> ReferenceIndex:
@@ -1509,15 +1549,20 @@ def _load_state(directory: Path | None) -> IndexState | None:
 def _save_state(directory: Path | None, state: IndexState) -> None:
     if directory is None:
         return
-    state.stamp = os.urandom(12).hex()
-    payload = {
-        "files": state.files,
-        "keys": state.keys,
-        "values": state.values.tobytes(),
-        "classes": {p: [(n, list(b)) for n, b in v] for p, v in state.classes.items()},
-        "stamp": state.stamp,
-    }
-    _write_marshal(directory / "index.bin", "index", payload)
+    state.stamp = stamp = os.urandom(12).hex()
+    files, keys, values, classes = state.files, state.keys, state.values, state.classes
+
+    def write() -> None:  # (the state is not changed once made: nothing here moves)
+        payload = {
+            "files": files,
+            "keys": keys,
+            "values": values.tobytes(),
+            "classes": {p: [(n, list(b)) for n, b in v] for p, v in classes.items()},
+            "stamp": stamp,
+        }
+        _write_now(directory / "index.bin", "index", payload)
+
+    afterwards.later(write)
 
 
 def _rebuild(

@@ -9,6 +9,8 @@ builds the context through a real git repository, the way the engine does.
 from __future__ import annotations
 
 import json
+import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -851,29 +853,48 @@ def test_known_ids_spare_reading_unchanged_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("fresh_memory")
-def test_a_small_change_is_not_written_a_large_one_is_folded(tmp_path: Path) -> None:
-    files = {f"m{i}.py": f"def f{i}():\n    g{i}()\n" for i in range(3 * wire.FOLD_FILES)}
+def test_every_change_is_folded_into_the_stored_index(tmp_path: Path) -> None:
+    files = {f"m{i}.py": f"def f{i}():\n    g{i}()\n" for i in range(60)}
     ctx = repo_with_git_dir(tmp_path, files)
     build(ctx)
     stored = tmp_path / ".git/convergio/cache/wire/index.bin"
     before = stored.read_bytes()
-    write(tmp_path, {"m0.py": "def f0():\n    k0()\n"})
-    wire._MEMORY.clear()
-    small = build(ctx)
-    assert stored.read_bytes() == before  # applied in memory only
-    assert small.count(b"k0") == 1 and small.count(b"g0") == 0
-    changed = {f"m{i}.py": f"def f{i}():\n    k{i}()\n" for i in range(wire.FOLD_FILES + 1)}
-    write(tmp_path, changed)
-    wire._MEMORY.clear()
-    folded = build(ctx)
-    assert stored.read_bytes() != before and not folded.stats.rebuilt
-    assert folded.delta == {}
-    (tmp_path / "b/.git").mkdir(parents=True)
-    rebuilt = wire.ReferenceIndex.build(tmp_path / "b", ctx.repo_files(), ctx.read, {})
-    assert folded.totals() == rebuilt.totals()
-    assert folded.class_lists() == rebuilt.class_lists()
-    wire._MEMORY.clear()
-    assert build(ctx).totals() == rebuilt.totals()  # what was written reads back
+    for changed in (
+        {"m0.py": "def f0():\n    k0()\n"},  # g0 goes, k0 comes
+        {f"m{i}.py": f"def f{i}():\n    k{i}()\n    f{i}()\n" for i in range(1, 26)},
+    ):
+        write(tmp_path, changed)
+        wire._MEMORY.clear()
+        folded = build(ctx)
+        assert stored.read_bytes() != before and not folded.stats.rebuilt
+        assert folded.delta == {} and folded.stats.tokenised == len(changed)
+        before = stored.read_bytes()
+        (tmp_path / "b").mkdir(exist_ok=True)
+        shutil.rmtree(tmp_path / "b")
+        (tmp_path / "b/.git").mkdir(parents=True)
+        rebuilt = wire.ReferenceIndex.build(tmp_path / "b", ctx.repo_files(), ctx.read, {})
+        assert folded.totals() == rebuilt.totals()
+        assert folded.state.keys == rebuilt.state.keys  # the very same packing
+        assert folded.class_lists() == rebuilt.class_lists()
+        wire._MEMORY.clear()
+        again = build(ctx)
+        assert again.totals() == rebuilt.totals() and again.stats.tokenised == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_folding_a_delta_packs_what_counting_afresh_packs(seed: int) -> None:
+    rng = random.Random(seed)
+    keys = [rng.randbytes(8) for _ in range(400)]
+    counts = {k: rng.randint(1, 5) for k in keys[:300]}
+    state = wire.IndexState.of({}, counts, {})
+    delta: dict[bytes, int] = {}
+    for k in rng.sample(keys, 150):
+        n = counts.get(k, 0)
+        delta[k] = rng.choice([-n, 1 - n, 2]) if n else rng.randint(1, 3)
+    after = {k: counts.get(k, 0) + delta.get(k, 0) for k in set(counts) | set(delta)}
+    expected = wire.IndexState.of({}, after, {})
+    folded = state.folded(delta, {}, {})
+    assert (folded.keys, list(folded.values)) == (expected.keys, list(expected.values))
 
 
 def test_the_definitions_store_holds_no_string_content(tmp_path: Path) -> None:

@@ -94,14 +94,16 @@ SELF_NAMES = frozenset({"self", "cls", "this"})
 #: spelled out. So the query looks only around the anchors (:func:`anchor_ranges`), and a
 #: file with none (and no admission either) is not parsed for this gate. A language
 #: without an anchor (Ruby: ``def x; end`` has nothing to look for) gets the whole tree.
+#: (No ``\b`` before a word: ``bypass`` is one anchor too many, and a pattern that starts
+#: with a literal is searched for four times as fast.)
 _EMPTY_BODY = rb"\{[\s\\\x80-\xff]*[}/]"
 ANCHORS: dict[str, re.Pattern[bytes]] = {
     language: lazyre.compile(pattern)
     for languages, pattern in (
-        (("python",), rb"\bpass\b|\.\.\.|\braise\b"),
-        (("javascript", "typescript", "tsx", "java", "cpp"), _EMPTY_BODY + rb"|\bthrow\b"),
-        (("go",), _EMPTY_BODY + rb"|\bpanic\b"),
-        (("rust",), _EMPTY_BODY + rb"|\bunimplemented\b|\btodo\b"),
+        (("python",), rb"pass\b|raise\b|\.\.\."),
+        (("javascript", "typescript", "tsx", "java", "cpp"), _EMPTY_BODY + rb"|throw\b"),
+        (("go",), _EMPTY_BODY + rb"|panic\b"),
+        (("rust",), _EMPTY_BODY + rb"|unimplemented\b|todo\b"),
         (("c",), _EMPTY_BODY),
     )
     for language in languages

@@ -259,18 +259,6 @@ def _write_stats(path: Path, entries: dict[str, StatEntry]) -> None:
         return
 
 
-def _staged_paths(root: Path) -> tuple[list[str], set[str]]:
-    """Every path in the index (once, even when unmerged), and which are submodules."""
-    paths: dict[str, None] = {}
-    links = set()
-    for line in _split_z(git(root, "ls-files", "-z", "--stage")):
-        meta, _, path = line.partition("\t")
-        paths[path] = None
-        if meta.startswith("160000"):
-            links.add(path)
-    return list(paths), links
-
-
 def _load(root: Path, paths: Sequence[str], selection: Selection) -> None:
     """Read ``paths`` from the work tree into ``selection`` (one lstat each), skipping
     what the work-tree reader would not return, with the reason when there is one.
@@ -337,7 +325,8 @@ def select_files(root: Path, given: Sequence[str], cwd: Path) -> Selection:
 
 
 def select_all(root: Path) -> Selection:
-    paths, links = _staged_paths(root)
+    index = _IndexListing(root)
+    paths, links = index.paths(), index.links()
     read = _worktree_reader(root)
     selection = Selection("all", "all files", [], list_files=lambda: paths, read_file=read)
     _load(root, [p for p in paths if p not in links], selection)
@@ -377,16 +366,18 @@ def select_staged(root: Path) -> Selection:
 
 
 class _IndexListing:
-    """The whole index, as a commit records it: its paths, the blob ids of its regular
-    files (one ``git ls-files --stage`` when first asked, so naming a file costs no stat
-    and no read), and their content, read when asked through one ``git cat-file
-    --batch`` started on the first read. A file with no single regular-file entry (a
-    symbolic link, a submodule, a conflict) reads as nothing."""
+    """The whole index, as a commit records it: its paths (once, even when unmerged),
+    its submodules, the blob ids of its regular files (one ``git ls-files --stage``
+    when first asked, so naming a file costs no stat and no read), and their content,
+    read when asked through one ``git cat-file --batch`` started on the first read. A
+    file with no single regular-file entry (a symbolic link, a submodule, a conflict)
+    reads as nothing."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._paths: list[str] | None = None
         self._oids: dict[str, str] = {}
+        self._links: set[str] = set()
         self._batch: subprocess.Popen[bytes] | None = None
 
     def _list(self) -> list[str]:
@@ -401,11 +392,18 @@ class _IndexListing:
                     oids[path] = oid
                 else:
                     oids.pop(path, None)
+                if mode == "160000":
+                    self._links.add(path)
             self._paths = list(paths)
         return self._paths
 
     def paths(self) -> list[str]:
         return self._list()
+
+    def links(self) -> set[str]:
+        """The submodules (gitlinks)."""
+        self._list()
+        return self._links
 
     def oids(self, wanted: Sequence[str]) -> dict[str, str]:
         self._list()

@@ -1313,21 +1313,13 @@ class IndexStats:
 class ReferenceIndex:
     """How often each identifier token occurs across the repository's files.
 
-    The stored state, plus what changed since it was stored: the token counts of the
-    changed files (their new counts less their stored ones) and their classes.
+    Always a whole state: what changed since the stored one is folded into it as the
+    index is built (:meth:`build`).
     """
 
-    def __init__(
-        self,
-        state: IndexState,
-        stats: IndexStats,
-        delta: Mapping[bytes, int] | None = None,
-        changed_classes: Mapping[str, list[ClassEntry] | None] | None = None,
-    ) -> None:
+    def __init__(self, state: IndexState, stats: IndexStats) -> None:
         self.state = state
         self.stats = stats
-        self.delta = dict(delta or {})
-        self.changed_classes = dict(changed_classes or {})
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
         #: Where per-content token counts are kept (by git blob id), for
         #: :meth:`may_define_dead`.
@@ -1351,7 +1343,6 @@ class ReferenceIndex:
         if len(sources) < FILTER_MIN_FILES:
             return list(sources)  # parsing a few files costs less than looking them up
         counts = self.state.mapping()
-        delta = self.delta
         out = []
         for source in sources:
             own = self.file_counts(source)
@@ -1359,7 +1350,7 @@ class ReferenceIndex:
                 out.append(source)
                 continue
             for key, n in own.items():
-                if counts.get(key, 0) + delta.get(key, 0) == n:
+                if counts.get(key, 0) == n:
                     out.append(source)
                     break
         return out
@@ -1372,32 +1363,22 @@ class ReferenceIndex:
         if lookups <= BISECT_LOOKUPS:
             return self.count
         counts = self.state.mapping()
-        delta = self.delta
 
         def count(token: bytes) -> int:
-            key = token_key(token)
-            return counts.get(key, 0) + delta.get(key, 0)
+            return counts.get(token_key(token), 0)
 
         return count
 
     def count_key(self, key: bytes) -> int:
-        return self.state.get(key) + self.delta.get(key, 0)
+        return self.state.get(key)
 
     def totals(self) -> Counter[bytes]:
         """Every token's count (hashed), as one mapping: for tests and tools."""
-        counts = Counter(self.state.mapping())
-        counts.update(self.delta)
-        return +counts
+        return +Counter(self.state.mapping())
 
     def class_lists(self) -> dict[str, list[ClassEntry]]:
         """Path -> the classes it defines, for every file of the repository."""
-        merged = dict(self.state.classes)
-        for path, entries in self.changed_classes.items():
-            if entries is None:
-                merged.pop(path, None)
-            else:
-                merged[path] = entries
-        return merged
+        return self.state.classes
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Class name -> (module, bases) of every class of that name in the repository."""
@@ -1476,7 +1457,7 @@ class ReferenceIndex:
                 state = _rebuild(current, changed, IndexState(), read, overrides, store, stats)
                 return cls(_keep(directory, memo, state, store, current), stats)._with(store)
             delta.subtract(old)
-        changed_classes: dict[str, list[ClassEntry] | None] = dict.fromkeys(gone)
+        classes = {p: c for p, c in state.classes.items() if p in current}
         for path, data in changed.items():
             digest = current[path]
             new = store.get(digest)
@@ -1485,12 +1466,11 @@ class ReferenceIndex:
                 stats.tokenised += 1
                 store.put(digest, new)
             delta.update(new)
-            changed_classes[path] = extract_classes(path, data)
+            classes[path] = extract_classes(path, data)
         # Folded into the stored state at once (a merge of the sorted keys, about a
         # millisecond), so the next run starts from here: left on top in memory, the
         # change would be read and counted again by every run until a big one.
-        index = cls(state, stats, delta, changed_classes)._with(store)
-        folded = state.folded(delta, dict(current), index.class_lists())
+        folded = state.folded(delta, dict(current), classes)
         return cls(_keep(directory, memo, folded, store, current), stats)._with(store)
 
     def _with(self, blobs: BlobStore) -> ReferenceIndex:
@@ -2169,8 +2149,8 @@ def _index_kept(directory: Path | None) -> bool:
 
 
 def _unchanged(index: ReferenceIndex) -> bool:
-    """Whether ``index`` is a stored state as it is, with nothing applied on top."""
-    return bool(index.state.stamp) and not index.delta and not index.changed_classes
+    """Whether ``index`` is a state as stored (one that was not is not named)."""
+    return bool(index.state.stamp)
 
 
 def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition, str | None]]:

@@ -37,7 +37,7 @@ server for the tests" is a description, not an admission).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -107,6 +107,77 @@ ANCHORS: dict[str, re.Pattern[bytes]] = {
         (("c",), _EMPTY_BODY),
     )
     for language in languages
+}
+
+
+def _python_opens_body(line: bytes) -> bool:
+    """Whether ``line`` (one physical line) may be the last before a body's first
+    statement: it ends a header (``:``) or a docstring (a quote), or runs on (``;``,
+    ``\\``), with or without a trailing comment (each ``#`` is tried: one may be in a
+    string). A header of a statement that is not a function (``except:``, ``else:``,
+    ``if x:``, ``class A:``) does not count, unless the line closes a bracket it did not
+    open (then it is the end of a longer header, which may be a ``def``)."""
+    ends = [line.rstrip()]
+    at = line.find(b"#")
+    while at >= 0:
+        ends.append(line[:at].rstrip())
+        at = line.find(b"#", at + 1)
+    if any(end.endswith((b'"', b"'", b";", b"\\")) for end in ends):
+        return True
+    if not any(end.endswith(b":") for end in ends):
+        return False
+    if _PY_NOT_FUNCTION.match(line) is None:
+        return True
+    return any(line.count(close) > line.count(open_) for open_, close in _PY_BRACKETS)
+
+
+def _python_first_in_body(data: bytes, at: int) -> bool:
+    """Whether the stand-in at ``at`` may be the first statement of a body (or the first
+    after a docstring): past blank and comment lines, the line before it opens one.
+    ``except ...:\n    pass`` is the common case this rules out."""
+    start = data.rfind(b"\n", 0, at) + 1
+    if data[start:at].strip():  # on the header's line: def f(): pass
+        return _python_opens_body(data[start:at])
+    end = start - 1
+    while end > 0:
+        begin = data.rfind(b"\n", 0, end) + 1
+        line = data[begin:end]
+        stripped = line.strip()
+        if stripped and not stripped.startswith(b"#"):
+            return _python_opens_body(line)
+        end = begin - 1
+    return False
+
+
+def _js_first_in_body(data: bytes, at: int) -> bool:
+    """Whether the anchor at ``at`` (an empty ``{}`` or a ``throw``) may be a function's
+    body or the first statement in one: an empty body follows a parameter list
+    (``)``) or an arrow (``=>``), a ``throw`` follows the body's ``{``. A comment just
+    before it could hide either, so it counts too."""
+    before = data[max(0, at - CONTEXT_BYTES) : at].rstrip()
+    if data.startswith(b"{", at):
+        if before.endswith((b")", b"=>")):
+            return True
+    elif before.endswith(b"{"):
+        return True
+    if before.endswith(b"*/"):
+        return True
+    return b"//" in before[before.rfind(b"\n") + 1 :]
+
+
+_PY_NOT_FUNCTION = lazyre.compile(
+    rb"[ \t]*(?:el(?:se|if)|except|finally|try|if|for|while|with|class|match|case"
+    rb"|async[ \t]+(?:for|with))\b"
+)
+_PY_BRACKETS = ((b"(", b")"), (b"[", b"]"), (b"{", b"}"))
+#: How far back :func:`_js_first_in_body` looks.
+CONTEXT_BYTES = 256
+#: Per language, where an anchor must stand to be one (a stand-in is a whole body, or
+#: its first statement): checked on each match, so ``except ImportError: pass`` or an
+#: object literal ``{}`` does not make a file worth parsing.
+ANCHOR_CONTEXT: dict[str, Callable[[bytes, int], bool]] = {
+    "python": _python_first_in_body,
+    "javascript": _js_first_in_body,
 }
 #: Anchors closer than this share one range; past MAX_RANGES, one pass over the whole
 #: tree costs less than a cursor per range.
@@ -327,8 +398,11 @@ def anchor_ranges(lang: str, data: bytes) -> list[tuple[int, int]]:
     if anchor is None:
         return WHOLE
     ranges: list[tuple[int, int]] = []
+    context = ANCHOR_CONTEXT.get(lang)
     for m in anchor.finditer(data):
         start, end = m.span()
+        if context is not None and not context(data, start):
+            continue
         if ranges and start - ranges[-1][1] <= RANGE_GAP:
             ranges[-1] = (ranges[-1][0], end)
         elif len(ranges) == MAX_RANGES:

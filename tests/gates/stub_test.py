@@ -598,10 +598,38 @@ def test_a_file_with_nothing_to_look_at_is_not_parsed(monkeypatch: pytest.Monkey
 
 
 def test_anchor_ranges() -> None:
-    assert stub.anchor_ranges("python", b"x = 1\n") == []
-    assert stub.anchor_ranges("python", b"pass\n" + b"#" * 100 + b"raise") == [(0, 110)]
-    far = b"pass" + b"#" * (stub.RANGE_GAP + 1) + b"pass"
-    assert stub.anchor_ranges("python", far) == [(0, 4), (stub.RANGE_GAP + 5, stub.RANGE_GAP + 9)]
+    assert stub.anchor_ranges("go", b"x := 1\n") == []
+    assert stub.anchor_ranges("go", b"panic\n" + b"#" * 100 + b"panic") == [(0, 111)]
+    far = b"panic" + b"#" * (stub.RANGE_GAP + 1) + b"panic"
+    assert stub.anchor_ranges("go", far) == [(0, 5), (stub.RANGE_GAP + 6, stub.RANGE_GAP + 11)]
     assert stub.anchor_ranges("ruby", b"x = 1\n") is stub.WHOLE
-    many = (b"pass" + b"#" * (stub.RANGE_GAP + 1)) * (stub.MAX_RANGES + 1)
-    assert stub.anchor_ranges("python", many) is stub.WHOLE
+    many = (b"panic" + b"#" * (stub.RANGE_GAP + 1)) * (stub.MAX_RANGES + 1)
+    assert stub.anchor_ranges("go", many) is stub.WHOLE
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "anchored"),
+    [
+        ("a.py", "def f():\n    pass\n", True),
+        ("a.py", "def f(): ...\n", True),
+        ("a.py", "def f():  # why: none\n\n    # (later)\n    raise NotImplementedError\n", True),
+        ("a.py", 'def f():\n    """Doc: # not a comment"""  # c # d\n    ...\n', True),
+        ("a.py", "def f(\n    a=1 if x\n    else 2):\n    pass\n", True),
+        ("a.py", "def f(): x = 1; pass\n", True),
+        ("a.py", "try:\n    import x\nexcept ImportError:\n    pass\n", False),
+        ("a.py", "if x:\n    raise ValueError(x)\nelse: pass\n", False),
+        ("a.py", "class A:\n    pass\n", False),
+        ("a.py", "def f(x):\n    y = g(x)\n    raise ValueError(y)\n", False),
+        ("a.py", "x: tuple[int, ...] = ()\nf(...)\n", False),
+        ("a.js", "function f() {}\nconst g = () => {};\n", True),
+        ("a.js", "function f() /* none */ {}\n", True),
+        ("a.js", "function f() {\n  throw new Error('not implemented');\n}\n", True),
+        ("a.js", "const o = {};\nif (x) { y(); throw new Error(x); }\n", False),
+    ],
+)
+def test_an_anchor_counts_only_where_a_stand_in_can_stand(
+    path: str, code: str, anchored: bool
+) -> None:
+    lang = "python" if path.endswith(".py") else "javascript"
+    assert bool(stub.anchor_ranges(lang, code.encode())) is anchored
+    assert anchored or check(path, code) == []

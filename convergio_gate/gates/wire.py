@@ -39,6 +39,7 @@ list it under ``public:``.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import json
 import marshal
@@ -320,11 +321,13 @@ class _Extractor:
                 out.append(definition)
         return out
 
-    def candidates(self) -> list[Candidate]:
+    def candidates(self, ranges: Sequence[tuple[int, int]] | None = None) -> list[Candidate]:
         """What :func:`candidates` says: the definitions nothing else in their own file
         refers to (only those can be unreferenced), each with its token's count inside
-        it. The rest are never built: most definitions are used where they are defined."""
-        found, spans = self._found()
+        it. The rest are never built: most definitions are used where they are defined.
+        ``ranges``: only the definitions that overlap these byte ranges (and those that
+        enclose them, for their scopes)."""
+        found, spans = self._found(ranges)
         tokens: dict[int, bytes] = {}
         for key, (_, name_node, _) in found.items():
             token = TOKEN_TEXT.search(_text(name_node))
@@ -345,8 +348,11 @@ class _Extractor:
                 out.append((definition, inside))
         return out
 
-    def _found(self) -> tuple[dict[int, tuple[Node, Node, str]], dict[int, Node]]:
-        """The definitions' nodes by node id (node, name node, kind), and their names."""
+    def _found(
+        self, ranges: Sequence[tuple[int, int]] | None = None
+    ) -> tuple[dict[int, tuple[Node, Node, str]], dict[int, Node]]:
+        """The definitions' nodes by node id (node, name node, kind), and their names;
+        with ``ranges``, those that overlap them (a match enclosing a range overlaps it)."""
         compiled = lang.query(self.language, "definitions")
         if compiled is None:
             return {}, {}
@@ -356,7 +362,13 @@ class _Extractor:
             self.package = _text(clause).split()[-1] if clause is not None else ""
         self.imports = _imports(tree.root_node, self.language, self.source.path)
         found: dict[int, tuple[Node, Node, str]] = {}
-        for _, caps in lang.matches(compiled, tree.root_node):
+        root = tree.root_node
+        hits = (
+            lang.matches(compiled, root)
+            if ranges is None
+            else lang.matches_in(compiled, root, ranges)
+        )
+        for _, caps in hits:
             names = caps.get("name", [])
             for capture, nodes in caps.items():
                 if not capture.startswith("definition.") or not names:
@@ -1909,6 +1921,101 @@ def _occurrences(data: bytes, tokens: set[bytes]) -> dict[bytes, list[int]]:
 #: A definition with how often its own token occurs inside its own span.
 Candidate = tuple[Definition, int]
 
+# ------------------------------------------------------- reading definitions by text
+#
+# A whole-repository run must find the definitions nothing references among every
+# definition of every file, and parsing every file for them is most of its cost. Where
+# a language's definitions can be told from the text alone, the index (token counts)
+# rules most of them out first: a definition can be unreferenced only if every
+# occurrence of its name's token in the repository is in its own file, none before it,
+# and none past the point where it ends at the latest. Only the files left are parsed,
+# and their query runs only around the definitions left (lang.matches_in), so the
+# result is the whole-tree one for every definition that can be unreferenced.
+
+#: Where a definition's name stands, per language: every name the ``definitions``
+#: query captures is group 1 of a match (and more: in strings, ``undef x``...).
+DEF_SITES: dict[str, re.Pattern[bytes]] = {
+    "python": re.compile(rb"(?:def|class)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"),
+}
+#: Sites closer than this share one range of the query.
+SITE_GAP = 256
+
+
+def lexical_ranges(
+    data: bytes, language: str, count: Callable[[bytes], int]
+) -> list[tuple[int, int]]:
+    """Byte ranges of ``data`` around the definitions that may be unreferenced, by the
+    text and the repository's token counts (``count``); [] when there are none.
+    ``language`` must be one of :data:`DEF_SITES`."""
+    ranges: list[tuple[int, int]] = []
+    occurrences: dict[bytes, list[int]] = {}
+    for m in DEF_SITES[language].finditer(data):
+        token = TOKEN.search(m.group(1))
+        if token is None:
+            continue  # no ASCII token: the query's definition is skipped too
+        name = token.group()
+        at = m.start(1) + token.start()
+        found = occurrences.get(name)
+        if found is None:
+            found = occurrences[name] = _occurrences(data, {name}).get(name, [])
+        total = count(name)
+        if total > len(found):
+            continue  # some occurrence is in another file
+        if total == len(found) and found:
+            if found[0] < at:
+                continue  # used before it is defined: outside it
+            if found[-1] >= _python_block_end(data, at):
+                continue  # used after it ends
+        start = data.rfind(b"\n", 0, at) + 1
+        end = at + len(name)
+        if ranges and start - ranges[-1][1] <= SITE_GAP:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
+
+
+def _python_block_end(data: bytes, at: int) -> int:
+    """Where the ``def``/``class`` whose name is at ``at`` ends at the latest: the start
+    of the first later line that is indented no deeper than its own, is not blank or a
+    comment, and has every bracket and triple-quoted string opened since the ``def``
+    closed (else the line could be inside one); the end of ``data`` if there is none.
+    (Python forbids indentation whose order depends on the width of a tab, so counting
+    a tab as one column orders lines as Python does.)"""
+    start = data.rfind(b"\n", 0, at) + 1
+    indent = len(data[start:at]) - len(data[start:at].lstrip(b" \t"))
+    newline = data.find(b"\n", at)
+    while newline >= 0:
+        begin = newline + 1
+        newline = data.find(b"\n", begin)
+        text = data[begin : len(data) if newline < 0 else newline]
+        body = text.lstrip(b" \t")
+        if len(text) - len(body) > indent or not body.strip() or body.startswith(b"#"):
+            continue
+        if _python_closed(data[start:begin]):
+            return begin
+    return len(data)
+
+
+def _python_closed(text: bytes) -> bool:
+    if (text.count(b'"""') + text.count(b"'''")) % 2:
+        return False
+    return all(
+        text.count(a) == text.count(b) for a, b in ((b"(", b")"), (b"[", b"]"), (b"{", b"}"))
+    )
+
+
+def ranged_candidates_packed(
+    ranges: Mapping[str, Sequence[tuple[int, int]]], files: Sequence[SourceFile]
+) -> list[list[tuple[Any, ...]]]:
+    """:func:`candidates_packed`, each file's only around its ``ranges`` (by path)."""
+    out: list[list[tuple[Any, ...]]] = []
+    for source in files:
+        extractor = _extractor(source)
+        found = [] if extractor is None else extractor.candidates(ranges[source.path])
+        out.append([_pack(c) for c in found])
+    return out
+
 
 def candidates(source: SourceFile) -> list[Candidate]:
     """``source``'s definitions that may be unreferenced, each with the count of its
@@ -2182,8 +2289,11 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
             rest = [f for f in files if f.path not in covered]
     else:  # no index yet: parse (in the workers, when there are many) while it is built
         rest = list(files)
-        pending = file_candidates(rest, ctx, store)
+        textual = _by_text(rest)
+        chosen = {id(f) for f in textual}
+        early = file_candidates([f for f in rest if id(f) not in chosen], ctx, store)
         index = _index(files, paths, ctx)
+        pending = _merged(early, _ranged(textual, index, ctx)) if textual else early
     dead = _dead(rest, pending(), index, store)
     judged: list[tuple[Definition, str | None]] = []
     if dead:
@@ -2201,6 +2311,38 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     for path, rows in covered.items():
         judged.extend((_unpack(path, row[:-1])[0], row[-1]) for row in rows)
     return sorted(judged, key=lambda item: by_path[item[0].path])
+
+
+def _by_text(files: Sequence[SourceFile]) -> list[SourceFile]:
+    """Those of ``files`` whose definitions :func:`lexical_ranges` reads (none when
+    there are too few for it to be worth waiting for the index)."""
+    out = []
+    for source in files:
+        language = source.language or lang.detect(source.path, source.data[:256])
+        if language in DEF_SITES and not source.is_binary:
+            out.append(source)
+    return out if len(out) >= FILTER_MIN_FILES else []
+
+
+def _ranged(
+    files: Sequence[SourceFile], index: ReferenceIndex, ctx: Context
+) -> Callable[[], dict[str, list[tuple[Any, ...]]]]:
+    """Start finding the candidates of ``files`` only where :func:`lexical_ranges` says
+    they may be, by ``index``: a file with none is not parsed at all. What is found is
+    not stored (it is not every candidate of the file)."""
+    count = index.counter(BISECT_LOOKUPS + 1)
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    for source in files:
+        language = source.language or lang.detect(source.path, source.data[:256])
+        found = lexical_ranges(source.data, language or "", count)
+        if found:
+            ranges[source.path] = found
+    todo = [f for f in files if f.path in ranges]
+    if not todo:
+        return dict
+    submit: Submit = ctx.extra.get("submit") or _serial
+    wait = submit(functools.partial(ranged_candidates_packed, ranges), todo, parses=True)
+    return lambda: {f.path: rows for f, rows in zip(todo, wait(), strict=True)}
 
 
 def _merged(

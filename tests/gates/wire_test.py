@@ -1015,3 +1015,131 @@ def test_only_definitions_their_own_file_does_not_use_elsewhere_are_candidates()
     found = {d.name: inside for d, inside in wire.candidates(source)}
     # helper and size are called elsewhere in the file: never unreferenced, never built.
     assert found == {"recurse": 2, "Box": 1, "grow": 1}
+
+
+# ------------------------------------------------- definitions read from the text
+
+
+LEXICAL_EDGES: list[dict[str, str]] = [
+    {  # used only inside itself, once past a docstring line at column 0
+        "m.py": 'def helper():\n    """Doc\nUsage: helper()\n"""\n    return helper\n',
+    },
+    {  # a bracket left open over a line at column 0
+        "m.py": "def build():\n    return dict(\na=build)\n",
+    },
+    {  # a comment at column 0 inside the body
+        "m.py": "def f():\n    a = 1\n# f is here\n    return f, a\n",
+    },
+    {  # used right after it ends, at its own indentation
+        "m.py": "def g(): return 1\ng()\n\n\ndef h():\n    return h\n",
+    },
+    {  # used before it is defined; a setter named like its getter
+        "m.py": (
+            "x = later\n\n\ndef later():\n    pass\n\n\nclass A:\n    @property\n"
+            "    def v(self):\n        return 1\n\n    @v.setter\n    def v(self, value):\n"
+            "        pass\n\n    def lone(self):\n        return self.lone\n"
+        ),
+    },
+    {  # indented with tabs, nested classes, a name used only in another file
+        "m.py": (
+            "class Outer:\n\tclass Inner:\n\t\tdef deep(self):\n\t\t\treturn 1\n"
+            "\tdef shallow(self):\n\t\treturn Outer.Inner\n"
+        ),
+        "n.py": "from m import Outer\nOuter().shallow()\n",
+    },
+    {  # a def inside a string, a triple quote inside a comment
+        "m.py": (
+            'TEXT = """\ndef ghost():\n"""\n\n\ndef ghost():  # \'\'\'\n    return 1\n\n\n'
+            "def real():\n    return ghost\n"
+        ),
+    },
+]
+
+
+def lexical_cases() -> list[Any]:
+    cases = [pytest.param(s["files"], s["check"], id=i) for i, s in _sample_files()]
+    cases += [
+        pytest.param(files, sorted(files), id=f"edge-{n}") for n, files in enumerate(LEXICAL_EDGES)
+    ]
+    return cases
+
+
+def _sample_files() -> list[tuple[str, Any]]:
+    out = []
+    for rule in RULES:
+        for kind in ("refuse", "allow"):
+            for n, sample in enumerate(rule.get(kind, [])):
+                out.append((f"{rule['id']}-{kind}-{n}", sample))
+    return out
+
+
+@pytest.mark.parametrize(("files", "check"), lexical_cases())
+def test_reading_definitions_by_text_finds_what_the_whole_parse_finds(
+    files: dict[str, str], check: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole-repository run with no index yet reads Python definitions from the text
+    first (lexical_ranges); the findings must be the ones of parsing every file whole."""
+    write(tmp_path, files)
+    ctx = context(tmp_path)
+    monkeypatch.setattr(wire, "FILTER_MIN_FILES", 0)
+    by_text = wire.WireGate().check(sources(tmp_path, check), ctx)
+    monkeypatch.setattr(wire, "DEF_SITES", {})
+    whole = wire.WireGate().check(sources(tmp_path, check), context(tmp_path))
+    assert [f.to_json() for f in by_text] == [f.to_json() for f in whole]
+
+
+def test_the_edge_cases_find_what_they_should(tmp_path: Path) -> None:
+    found = []
+    for n, files in enumerate(LEXICAL_EDGES):
+        root = tmp_path / str(n)
+        found.append(sorted(dead_names(run(root, files, sorted(files)))))
+    assert found == [
+        ["helper"],
+        ["build"],
+        ["f"],
+        ["h"],
+        ["A", "lone"],
+        ["deep"],
+        ["real"],
+    ]
+
+
+def test_a_python_file_with_no_definition_left_by_the_text_is_not_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {
+        "lib.py": "def used():\n    return 1\n\n\ndef spare():\n    return 2\n",
+        "app.py": "from lib import used\n\n\ndef run():\n    return used()\n\n\nrun()\n",
+    }
+    write(tmp_path, files)
+    parsed: list[str] = []
+    real = wire.ranged_candidates_packed
+
+    def counting(ranges: Any, chosen: Sequence[SourceFile]) -> Any:
+        parsed.extend(f.path for f in chosen)
+        return real(ranges, chosen)
+
+    monkeypatch.setattr(wire, "ranged_candidates_packed", counting)
+    monkeypatch.setattr(wire, "FILTER_MIN_FILES", 0)
+    found = wire.WireGate().check(sources(tmp_path, ["app.py", "lib.py"]), context(tmp_path))
+    assert dead_names(found) == {"spare"}
+    assert parsed == ["lib.py"]  # app.py: `run` is used after its body ends
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "ends_at"),
+    [
+        ("def f():\n    return 1\nx = f\n", "f", "x = f"),
+        ("def f():\n    s = '''\nx = f\n'''\n    return s\ny = 1\n", "f", "y = 1"),
+        ("def f():\n    return g(\n1)\n\nz = 2\n", "f", "z = 2"),
+        ("class A:\n    def m(self):\n        pass\n    n = 1\n", "m", "    n = 1"),
+        ("def f():\n    pass\n", "f", None),
+    ],
+)
+def test_where_a_python_definition_ends_at_the_latest(
+    code: str, name: str, ends_at: str | None
+) -> None:
+    data = code.encode()
+    at = data.index(b"def " + name.encode()) + 4
+    end = wire._python_block_end(data, at)
+    assert end == (len(data) if ends_at is None else data.index(b"\n" + ends_at.encode()) + 1)

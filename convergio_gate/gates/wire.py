@@ -1071,6 +1071,16 @@ def token_key(token: bytes) -> bytes:
     return hashlib.blake2b(token, digest_size=8).digest()
 
 
+def _key_of(token: bytes) -> bytes:
+    """``token_key(token)``, remembered (see :data:`_KEYS`)."""
+    key = _KEYS.get(token)
+    if key is None:
+        if len(_KEYS) > MAX_KEYS:
+            _KEYS.clear()
+        key = _KEYS[token] = token_key(token)
+    return key
+
+
 def tokenise(data: bytes) -> dict[bytes, int]:
     """Hashed identifier tokens of ``data`` and how often each occurs; nothing for a
     binary."""
@@ -1942,11 +1952,11 @@ SITE_GAP = 256
 
 
 def lexical_ranges(
-    data: bytes, language: str, count: Callable[[bytes], int]
+    data: bytes, language: str, count: Callable[[bytes], tuple[int, int]]
 ) -> list[tuple[int, int]]:
     """Byte ranges of ``data`` around the definitions that may be unreferenced, by the
-    text and the repository's token counts (``count``); [] when there are none.
-    ``language`` must be one of :data:`DEF_SITES`."""
+    text and the token counts (``count``: a token's in the repository and in ``data``);
+    [] when there are none. ``language`` must be one of :data:`DEF_SITES`."""
     ranges: list[tuple[int, int]] = []
     occurrences: dict[bytes, list[int]] = {}
     for m in DEF_SITES[language].finditer(data):
@@ -1955,10 +1965,12 @@ def lexical_ranges(
             continue  # no ASCII token: the query's definition is skipped too
         name = token.group()
         at = m.start(1) + token.start()
+        total, own = count(name)
+        if 0 < own < total:
+            continue  # some occurrence is in another file
         found = occurrences.get(name)
         if found is None:
             found = occurrences[name] = _occurrences(data, {name}).get(name, [])
-        total = count(name)
         if total > len(found):
             continue  # some occurrence is in another file
         if total == len(found) and found:
@@ -1984,17 +1996,18 @@ def _python_block_end(data: bytes, at: int) -> int:
     a tab as one column orders lines as Python does.)"""
     start = data.rfind(b"\n", 0, at) + 1
     indent = len(data[start:at]) - len(data[start:at].lstrip(b" \t"))
-    newline = data.find(b"\n", at)
-    while newline >= 0:
-        begin = newline + 1
-        newline = data.find(b"\n", begin)
-        text = data[begin : len(data) if newline < 0 else newline]
-        body = text.lstrip(b" \t")
-        if len(text) - len(body) > indent or not body.strip() or body.startswith(b"#"):
-            continue
+    for line in _dedent(indent).finditer(data, at):
+        begin = line.start() + 1
         if _python_closed(data[start:begin]):
             return begin
     return len(data)
+
+
+@cache
+def _dedent(indent: int) -> re.Pattern[bytes]:
+    """A newline before a line indented by at most ``indent`` blanks that is not blank
+    or a comment."""
+    return re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n\f#])" % indent)
 
 
 def _python_closed(text: bytes) -> bool:
@@ -2330,10 +2343,16 @@ def _ranged(
     """Start finding the candidates of ``files`` only where :func:`lexical_ranges` says
     they may be, by ``index``: a file with none is not parsed at all. What is found is
     not stored (it is not every candidate of the file)."""
-    count = index.counter(BISECT_LOOKUPS + 1)
+    totals = index.state.mapping()
     ranges: dict[str, list[tuple[int, int]]] = {}
     for source in files:
         language = source.language or lang.detect(source.path, source.data[:256])
+        own = index.file_counts(source)
+
+        def count(token: bytes, own: Mapping[bytes, int] = own) -> tuple[int, int]:
+            key = _key_of(token)
+            return totals.get(key, 0), own.get(key, 0)
+
         found = lexical_ranges(source.data, language or "", count)
         if found:
             ranges[source.path] = found

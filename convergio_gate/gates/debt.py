@@ -30,7 +30,14 @@ from convergio_gate import lazyre
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
-from convergio_gate.lang.comments import Comment, Keywords, comments, excerpt
+from convergio_gate.lang.comments import (
+    Comment,
+    Keywords,
+    comment_regions,
+    comments,
+    excerpt,
+    occurrences_in,
+)
 
 RULE_FILE = "debt"
 #: The longest marker a rule may match, in bytes (the rules' markers are phrases of a
@@ -84,7 +91,10 @@ class DebtGate:
         data = source.data
         if source.language is None or not data or source.is_binary:
             return []
-        active, windows = marker_windows(self.rules, data)
+        regions = comment_regions(source.language, data)
+        if regions is not None and not regions:
+            return []  # no comment can be here: not even searched
+        active, windows = marker_windows(self.rules, data, regions)
         if not active:
             return []
         wanted = Keywords(word for rule in active for word in rule.keywords.words)
@@ -110,13 +120,19 @@ def judge(gate: str, path: str, comment: Comment, rules: Sequence[MarkerRule]) -
 
 
 def marker_windows(
-    rules: Sequence[MarkerRule], data: bytes
+    rules: Sequence[MarkerRule], data: bytes, regions: Sequence[tuple[int, int]] | None = None
 ) -> tuple[list[MarkerRule], list[tuple[int, int]]]:
-    """The rules that match somewhere in ``data`` (comment or not), and where."""
+    """The rules that match somewhere in ``data`` (comment or not), and where; with
+    ``regions`` (see ``comments.comment_regions``), only keywords inside them count."""
     lowered = data.lower()
     active: list[MarkerRule] = []
     windows: list[tuple[int, int]] = []
     memo: dict[tuple[bytes, bool], list[int]] = {}  # each keyword searched for once
+    if regions is not None:
+        keywords = [
+            k for rule in rules for k in [m.keywords for m in rule.markers] or [rule.keywords]
+        ]
+        memo = occurrences_in(regions, data, keywords)
     for rule in rules:
         near = _windows(rule, data, lowered, memo)
         if near:

@@ -51,6 +51,7 @@ from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
     Keywords,
     captures_in,
+    comment_regions,
     comments,
     excerpt,
     from_spans,
@@ -253,7 +254,7 @@ class StubGate:
         is_test = self.rules.test_paths.search(source.path) is not None
         compiled = query(lang, "stubs")
         ranges = anchor_ranges(lang, data) if compiled is not None else []
-        active, windows = marker_windows(self.rules.admissions, data) if not is_test else ([], [])
+        active, windows = self._admission_windows(lang, data) if not is_test else ([], [])
         if not ranges and not active:
             return []  # nothing here could match: not even parsed for this gate
         tree = parse(lang, data)
@@ -273,6 +274,16 @@ class StubGate:
             findings.extend(self._admissions(source, tree, active, windows))
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         return findings
+
+    def _admission_windows(
+        self, lang: str, data: bytes
+    ) -> tuple[list[MarkerRule], list[tuple[int, int]]]:
+        """``debt.marker_windows`` of the admission rules: only in comments where the
+        language has no docstrings (a Python docstring may admit a stub too)."""
+        regions = None if query(lang, "docstrings") is not None else comment_regions(lang, data)
+        if regions is not None and not regions:
+            return [], []
+        return marker_windows(self.rules.admissions, data, regions)
 
     # structural rules
 

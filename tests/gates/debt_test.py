@@ -14,7 +14,7 @@ from convergio_gate.gates import debt, registry, rules
 from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid
 from convergio_gate.gates.debt import MAX_MARKER, DebtGate, compile_rule, judge, load_rules
 from convergio_gate.lang import detect
-from convergio_gate.lang.comments import comments
+from convergio_gate.lang.comments import comment_regions, comments
 
 #: Every language the debt gate must be shown to work in, by its samples.
 LANGUAGES = {
@@ -104,6 +104,40 @@ def test_the_pre_filters_lose_nothing_in_a_mixed_file() -> None:
     sf = source("a.py", code)
     assert GATE.check_file(sf) == naive(sf)
     assert len(naive(sf)) == 300
+
+
+REGION_EDGES = [
+    ("a.js", 'const s = "/*";\n// the end */ TODO: next\nf(); /* FIXME: a */ g(); // XXX b\n'),
+    ("a.js", "/* open /* TODO: inner */ x = 1; // HACK: c\n/* never closed FIXME: d\n"),
+    ("a.ts", 'const url = "http://x"; // TODO: real\nconst t = `// TODO: not a comment`;\n'),
+    ("a.go", "package p\n\n/* TODO: e */\nvar s = `/*` // FIXME: f\n"),
+    ("a.py", 's = "#"  # TODO: g\nt = "TODO: not"\n"""TODO: a docstring is not debt"""\n'),
+    ("a.sh", 'echo "${#x} TODO: not"  # FIXME: h\n'),
+    ("a.yaml", 'k: "#"  # TODO: i\nv: TODO\n'),
+    ("a.js", "let a = 1; let b = 2;\n"),
+    ("a.java", "class A { /** TODO: j */ void f() {} }\n"),
+]
+
+
+@pytest.mark.parametrize(("path", "code"), REGION_EDGES)
+def test_looking_only_where_a_comment_can_start_loses_nothing(path: str, code: str) -> None:
+    sf = source(path, code)
+    assert GATE.check_file(sf) == naive(sf)
+
+
+def test_the_region_edge_cases_are_refused() -> None:
+    found = [[f.line for f in check(path, code)] for path, code in REGION_EDGES]
+    assert found == [[2, 3, 3], [1, 1], [1], [3, 4], [1], [1], [1], [], [1]]
+
+
+def test_comment_regions() -> None:
+    assert comment_regions("python", b"x = 1  # a\ny = '#'\n") == [(7, 10), (16, 18)]
+    assert comment_regions("python", b"x = 1\n") == []
+    assert comment_regions("javascript", b"a /* b */ c // d\ne") == [(2, 9), (12, 16)]
+    assert comment_regions("javascript", b"/* a /* b */ c */") == [(0, 12)]
+    assert comment_regions("javascript", b"x /* open") == [(2, 9)]
+    assert comment_regions("rust", b"/* a */") is None
+    assert comment_regions("c", b"// a \\\n b") is None
 
 
 def test_the_gate_implements_the_protocol_and_is_registered() -> None:

@@ -150,6 +150,7 @@ def run(
                 "commit": selection.commit,
                 "config": config,
                 "submit": pool.submit_call,
+                "start": pool.flush,
                 "no_cache": no_cache,
             },
             list_oids=selection.known_oids,

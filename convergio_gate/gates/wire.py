@@ -1996,14 +1996,20 @@ def _python_block_end(data: bytes, at: int) -> int:
     """Where the ``def``/``class`` whose name is at ``at`` ends at the latest: the start
     of the first later line that is indented no deeper than its own, is not blank or a
     comment, and has every bracket and triple-quoted string opened since the ``def``
-    closed (else the line could be inside one); the end of ``data`` if there is none.
-    (Python forbids indentation whose order depends on the width of a tab, so counting
-    a tab as one column orders lines as Python does.)"""
+    line closed (else the line could be inside one); the end of ``data`` if there is
+    none. (Python forbids indentation whose order depends on the width of a tab, so
+    counting a tab as one column orders lines as Python does.) What is open is counted
+    as the lines go, so a long file costs one pass."""
     start = data.rfind(b"\n", 0, at) + 1
     indent = len(data[start:at]) - len(data[start:at].lstrip(b" \t"))
+    counts = [0] * len(OPENS)
+    counted = start
     for line in _dedent(indent).finditer(data, at):
         begin = line.start() + 1
-        if _python_closed(data[start:begin]):
+        for i, mark in enumerate(OPENS):
+            counts[i] += data.count(mark, counted, begin)
+        counted = begin
+        if (counts[0] + counts[1]) % 2 == 0 and counts[2::2] == counts[3::2]:
             return begin
     return len(data)
 
@@ -2015,12 +2021,9 @@ def _dedent(indent: int) -> re.Pattern[bytes]:
     return re.compile(rb"\n[ \t]{0,%d}(?=[^ \t\r\n\f#])" % indent)
 
 
-def _python_closed(text: bytes) -> bool:
-    if (text.count(b'"""') + text.count(b"'''")) % 2:
-        return False
-    return all(
-        text.count(a) == text.count(b) for a, b in ((b"(", b")"), (b"[", b"]"), (b"{", b"}"))
-    )
+#: What can stay open across lines in Python: triple-quoted strings, then each bracket
+#: pair (opening, closing).
+OPENS = (b'"""', b"'''", b"(", b")", b"[", b"]", b"{", b"}")
 
 
 def ranged_candidates_packed(
@@ -2310,6 +2313,9 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
         textual = _by_text(rest)
         chosen = {id(f) for f in textual}
         early = file_candidates([f for f in rest if id(f) not in chosen], ctx, store)
+        start: Callable[[], None] | None = ctx.extra.get("start")
+        if start is not None:
+            start()  # the file gates' queued work too: it need not wait for the index
         index = _index(files, paths, ctx)
         pending = _merged(early, _ranged(textual, index, ctx)) if textual else early
     dead = _dead(rest, pending(), index, store)

@@ -393,7 +393,7 @@ def preload() -> None:
     wire.policy()
     for name in lang.GRAMMARS:
         lang.parser(name)
-        for query_name in ("comments", "definitions", "stubs"):
+        for query_name in ("comments", "definitions", "stubs", "docstrings"):
             lang.query(name, query_name)
     # rich for a refusal's table; pygit2 for the audit record (check.record uses its
     # writer when it is loaded: faster than git's commands once the import is paid).

@@ -36,6 +36,7 @@ server for the tests" is a description, not an admission).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
 from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
-from convergio_gate.lang import matches, matches_in, parse, query
+from convergio_gate.lang import matches, matches_in, parse, query, query_source
 from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
     Keywords,
@@ -280,7 +281,7 @@ class StubGate:
     ) -> tuple[list[MarkerRule], list[tuple[int, int]]]:
         """``debt.marker_windows`` of the admission rules: only in comments where the
         language has no docstrings (a Python docstring may admit a stub too)."""
-        regions = None if query(lang, "docstrings") is not None else comment_regions(lang, data)
+        regions = None if _has_docstrings(lang) else comment_regions(lang, data)
         if regions is not None and not regions:
             return [], []
         return marker_windows(self.rules.admissions, data, regions)
@@ -400,6 +401,12 @@ class StubGate:
         for text in texts:
             findings.extend(judge(self.id, source.path, text, active))
         return findings
+
+
+@functools.cache
+def _has_docstrings(lang: str) -> bool:
+    """Whether ``lang`` has a docstrings query (asked without compiling it)."""
+    return query_source(lang, "docstrings") is not None
 
 
 def anchor_ranges(lang: str, data: bytes) -> list[tuple[int, int]]:

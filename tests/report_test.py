@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import subprocess
 import tarfile
+import threading
 from pathlib import Path
 
 import jsonschema
@@ -102,3 +105,21 @@ def test_json_report_has_everything(repo: Path, cg: CLI, banana: None) -> None:
     report = json.loads(result.out)
     assert set(report) >= {"decision", "findings", "waived", "gates", "chain_head", "seconds"}
     assert len(report["chain_head"]) == 64
+
+
+def test_output_to_something_not_a_file_is_written_to_not_replaced(
+    repo: Path, cg: CLI, banana: None, tmp_path: Path
+) -> None:
+    """`--output /dev/null` and the like: a rename (how a file is written whole) would
+    put a regular file where the device or pipe was. A named pipe stands in for them."""
+    (repo / "a.py").write_text("x = 'BANANA'\n")
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = cg("check", "--gate", "banana", "--format", "json", "--output", str(fifo), "a.py")
+    reader.join(timeout=10)  # (a replaced pipe leaves it waiting: it is a daemon)
+    assert result.code == 1, result.err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert json.loads(received[0])["findings"][0]["path"] == "a.py"

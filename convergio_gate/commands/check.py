@@ -246,6 +246,6 @@ def emit(outcome: engine.Outcome, fmt: str, output: str | None, head: str | None
         return
     from convergio_gate.model import yamlio
 
-    yamlio.write_atomic(Path(output), text)
+    yamlio.write_output(Path(output), text)
     if fmt != "text":
         report.print_text(outcome, head)

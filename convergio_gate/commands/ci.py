@@ -496,7 +496,7 @@ def _tell(
     if options.sarif_file:
         from convergio_gate.model import yamlio
 
-        yamlio.write_atomic(Path(options.sarif_file), reports.dumps(reports.as_sarif(outcome)))
+        yamlio.write_output(Path(options.sarif_file), reports.dumps(reports.as_sarif(outcome)))
     _outputs(
         {
             "decision": report.decision,

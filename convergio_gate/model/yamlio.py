@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,22 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a command's output (``--output``) to ``path``: a file atomically, as
+    :func:`write_atomic` does; anything else that is there (``/dev/null``,
+    ``/dev/stdout``, a named pipe) is written to as it is, since a rename would put a
+    file in its place."""
+    try:
+        mode: int | None = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
+    write_atomic(path, text)
 
 
 def create_atomic(path: Path, text: str) -> bool:

@@ -1995,11 +1995,12 @@ def lexical_ranges(
 def _python_block_end(data: bytes, at: int) -> int:
     """Where the ``def``/``class`` whose name is at ``at`` ends at the latest: the start
     of the first later line that is indented no deeper than its own, is not blank or a
-    comment, and has every bracket and triple-quoted string opened since the ``def``
-    line closed (else the line could be inside one); the end of ``data`` if there is
-    none. (Python forbids indentation whose order depends on the width of a tab, so
-    counting a tab as one column orders lines as Python does.) What is open is counted
-    as the lines go, so a long file costs one pass."""
+    comment, does not continue the line before it (a backslash), and has every bracket
+    and triple-quoted string opened since the ``def`` line closed (else the line could
+    be inside one); the end of ``data`` if there is none. (Python forbids indentation
+    whose order depends on the width of a tab, so counting a tab as one column orders
+    lines as Python does.) What is open is counted as the lines go, so a long file
+    costs one pass."""
     start = data.rfind(b"\n", 0, at) + 1
     indent = len(data[start:at]) - len(data[start:at].lstrip(b" \t"))
     counts = [0] * len(OPENS)
@@ -2009,6 +2010,9 @@ def _python_block_end(data: bytes, at: int) -> int:
         for i, mark in enumerate(OPENS):
             counts[i] += data.count(mark, counted, begin)
         counted = begin
+        last = begin - 2 if data[begin - 2 : begin - 1] != b"\r" else begin - 3
+        if data[last : last + 1] == b"\\":
+            continue  # the line before runs on into this one
         if (counts[0] + counts[1]) % 2 == 0 and counts[2::2] == counts[3::2]:
             return begin
     return len(data)

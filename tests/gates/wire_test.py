@@ -1027,6 +1027,9 @@ LEXICAL_EDGES: list[dict[str, str]] = [
     {  # a bracket left open over a line at column 0
         "m.py": "def build():\n    return dict(\na=build)\n",
     },
+    {  # a backslash runs a line of the body on at column 0
+        "m.py": "def tail():\n    x = 1 + \\\n2 + len([tail])\n    return x\n",
+    },
     {  # a comment at column 0 inside the body
         "m.py": "def f():\n    a = 1\n# f is here\n    return f, a\n",
     },
@@ -1096,6 +1099,7 @@ def test_the_edge_cases_find_what_they_should(tmp_path: Path) -> None:
     assert found == [
         ["helper"],
         ["build"],
+        ["tail"],
         ["f"],
         ["h"],
         ["A", "lone"],
@@ -1134,6 +1138,7 @@ def test_a_python_file_with_no_definition_left_by_the_text_is_not_parsed(
         ("def f():\n    return g(\n1)\n\nz = 2\n", "f", "z = 2"),
         ("class A:\n    def m(self):\n        pass\n    n = 1\n", "m", "    n = 1"),
         ("def f():\n    pass\n", "f", None),
+        ("def f():\n    x = 1 + \\\n2\nz = 3\n", "f", "z = 3"),
     ],
 )
 def test_where_a_python_definition_ends_at_the_latest(

@@ -55,7 +55,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from convergio_gate import afterwards, lang
+from convergio_gate import afterwards, lang, lazyre
 from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rules_data
 from convergio_gate.gates._base import Context, Finding, SourceFile, blob_oid, normalise
@@ -1950,7 +1950,7 @@ Candidate = tuple[Definition, int]
 #: Where a definition's name stands, per language: every name the ``definitions``
 #: query captures is group 1 of a match (and more: in strings, ``undef x``...).
 DEF_SITES: dict[str, re.Pattern[bytes]] = {
-    "python": re.compile(rb"(?:def|class)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"),
+    "python": lazyre.compile(rb"(?:def|class)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"),
 }
 #: Sites closer than this share one range of the query.
 SITE_GAP = 256

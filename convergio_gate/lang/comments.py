@@ -202,24 +202,21 @@ def occurrences_in(
     regions are searched joined, which is as fast as their share of the file is small."""
     joined = b"\0".join(data[start:end] for start, end in regions)  # no keyword holds \0
     lowered = joined.lower()
-    starts: list[int] = []
+    memo: dict[tuple[bytes, bool], list[int]] = {}
+    for words in keywords:
+        words.occurrences(joined, lowered, memo)
+    starts: list[int] = []  # where each region starts in ``joined``
     position = 0
     for start, end in regions:
         starts.append(position)
         position += end - start + 1
-    memo: dict[tuple[bytes, bool], list[int]] = {}
-    for words in keywords:
-        for word, folded in [(w, False) for w in words.exact] + [(w, True) for w in words.folded]:
-            if (word, folded) in memo:
-                continue
-            text = lowered if folded else joined
-            found = memo[(word, folded)] = []
-            at = text.find(word)
-            while at >= 0:
-                i = bisect_right(starts, at) - 1
-                found.append(regions[i][0] + at - starts[i])
-                at = text.find(word, at + 1)
-    return memo
+    out: dict[tuple[bytes, bool], list[int]] = {}
+    for key, found in memo.items():
+        places = out[key] = []
+        for at in found:
+            i = bisect_right(starts, at) - 1
+            places.append(regions[i][0] + at - starts[i])
+    return out
 
 
 def is_comment(node: Node) -> bool:

@@ -33,9 +33,11 @@ def load(name: str) -> dict[str, Any]:
     """``rules/<name>.yaml`` as plain data; InputError names the rule when one is wrong.
 
     Parsing YAML in pure Python costs 0.2 s a file, most of a pre-commit run's budget, so
-    a JSON copy is kept beside the rules in ``__pycache__``, keyed by the sha256 of the
-    YAML like a ``.pyc``; it loads in milliseconds. Where the package directory is
-    read-only, the YAML is parsed every time.
+    a JSON copy is kept in the user's cache directory (:func:`_cache_dir`), keyed by the
+    sha256 of the YAML; it loads in milliseconds. Never inside the installed package: pip
+    does not know the file, so uninstalling would leave the package's directory behind,
+    where it shadows a later editable install. Without a writable cache directory the
+    YAML is parsed every time.
     """
     label = f"rules/{name}.yaml"
     source = _root() / f"{name}.yaml"
@@ -44,7 +46,7 @@ def load(name: str) -> dict[str, Any]:
             "rule file missing from the installation", path=label, fix="reinstall convergio-gate"
         )
     raw = source.read_bytes()
-    cached = _cached_path(source, name, raw)
+    cached = _cached_path(name, raw)
     if cached is not None:
         try:
             data = json.loads(cached.read_text(encoding="utf-8"))
@@ -58,24 +60,40 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-def _cached_path(source: Any, name: str, raw: bytes) -> Path | None:
-    if not isinstance(source, Path):
+def _cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/convergio-gate/rules`` (``~/.cache`` without it); None with
+    neither set."""
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else ""
+    )
+    return Path(base) / "convergio-gate" / "rules" if base else None
+
+
+def _cached_path(name: str, raw: bytes) -> Path | None:
+    directory = _cache_dir()
+    if directory is None:
         return None
     digest = hashlib.sha256(_CACHE_FORMAT + raw).hexdigest()[:20]
-    return source.parent / "__pycache__" / f"{name}.{digest}.json"
+    return directory / f"{name}.{digest}.json"
+
+
+#: Copies kept per rule file: installs of other versions share the directory, and each
+#: keeps its own copy (the oldest go).
+KEEP_COPIES = 8
 
 
 def _store(cached: Path, name: str, data: dict[str, Any]) -> None:
     try:
-        cached.parent.mkdir(exist_ok=True)
+        cached.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=f".{name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out)
-        os.chmod(tmp, 0o644)  # readable like the .pyc files beside it
         os.replace(tmp, cached)
-        for stale in cached.parent.glob(f"{name}.*.json"):
-            if stale != cached:
-                stale.unlink(missing_ok=True)
+        copies = sorted(
+            cached.parent.glob(f"{name}.*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for stale in copies[KEEP_COPIES:]:
+            stale.unlink(missing_ok=True)
     except OSError:
         return
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -177,9 +178,18 @@ def test_a_duplicate_rule_id_is_refused() -> None:
         S.compile_rules(data)
 
 
-def test_the_parsed_rules_are_kept_as_json_next_to_the_yaml() -> None:
-    assert S._rule_data() == rules.load("secrets")
-    assert S._rule_data() == rules.load("secrets")  # the second time from the JSON copy
+def test_the_parsed_rules_are_kept_as_json_in_the_user_cache_not_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    parsed = rules.load.__wrapped__("secrets")
+    copies = list((tmp_path / "cache" / "convergio-gate" / "rules").glob("secrets.*.json"))
+    assert len(copies) == 1
+    assert rules.load.__wrapped__("secrets") == parsed == S._rule_data()  # from the copy
+    copies[0].write_text('{"version": 1, "rules": [], "from": "the copy"}')
+    assert rules.load.__wrapped__("secrets")["from"] == "the copy"
+    package = Path(str(resources.files("convergio_gate.rules")))
+    assert not list(package.rglob("*.json"))  # pip uninstall would leave it behind
 
 
 # --------------------------------------------------------------------------------------

@@ -962,7 +962,12 @@ def load_rules() -> tuple[Rule, ...]:
 @cache
 def keyword_index(rules: tuple[Rule, ...]) -> KeywordIndex:
     """The keyword index of a rule set (once per rule set)."""
-    return KeywordIndex(k for rule in rules for k in rule.keywords)
+    index = KeywordIndex(k for rule in rules for k in rule.keywords)
+    for at, rule in enumerate(rules):
+        for keyword in rule.keywords:
+            index.rules.setdefault(keyword, []).append(at)
+    index.rule_count = len(rules)
+    return index
 
 
 # --------------------------------------------------------------------------------------
@@ -1045,6 +1050,10 @@ class KeywordIndex:
             groups.setdefault(keyword[0], []).append(keyword)
         self.patterns = [re.compile(_trie_pattern(group)) for group in groups.values()]
         self.prefixes = {k: [o for o in unique if o != k and k.startswith(o)] for k in unique}
+        #: Keyword -> positions of the rules that have it, in the rule set the index was
+        #: made for (:func:`keyword_index`).
+        self.rules: dict[str, list[int]] = {}
+        self.rule_count = 0
 
     def find(self, lower: str) -> dict[str, list[int]]:
         """Keyword -> offsets of its occurrences in ``lower`` (lower-cased text)."""
@@ -1095,11 +1104,23 @@ class _Scan:
         self.decided = _Spans()
         self.hits: list[_Hit] = []
         self.keywords = index.find(_ascii_lower(text))
+        self.index = index
 
     def run(self, rules: Sequence[Rule], *, formats_only: bool) -> None:
-        for rule in rules:
-            if rule.generic and (formats_only or is_lockfile(self.path)):
-                continue
+        """Each rule with a keyword in the text, in order (``rules``: the rule set the
+        index was made for)."""
+        by_keyword = self.index.rules
+        if self.index.rule_count != len(rules):
+            raise ValueError("a keyword index used with rules it was not made for")
+        wanted = sorted({i for k in self.keywords for i in by_keyword.get(k, ())})
+        lockfile: bool | None = None
+        for position in wanted:
+            rule = rules[position]
+            if rule.generic:
+                if lockfile is None:
+                    lockfile = formats_only or is_lockfile(self.path)
+                if lockfile:
+                    continue
             if rule.paths is not None and not rule.paths.search(self.path):
                 continue
             offsets = [at for k in rule.keywords for at in self.keywords.get(k, ())]

@@ -1584,6 +1584,9 @@ def _rebuild(
     counts: Counter[bytes] = Counter()  # by token hash, from the store
     fresh: Counter[bytes] = Counter()  # by token, from the files tokenised now
     classes: dict[str, list[ClassEntry]] = {}
+    # Each file's own counts are kept only to take them back out on a later run; with
+    # nowhere to keep them (``--no-cache``) only the total is counted, a third less work.
+    keeping = store.directory is not None
     for path, digest in current.items():
         data = changed.get(path)
         if data is None:
@@ -1598,8 +1601,10 @@ def _rebuild(
         stats.tokenised += 1
         if b"\0" in data[:8192]:
             store.put(digest, {})
-            continue
-        store.put(digest, tokenise(data, fresh))
+        elif keeping:
+            store.put(digest, tokenise(data, fresh))
+        else:
+            fresh.update(TOKEN.findall(data))
     for token, n in fresh.items():
         counts[_key_of(token)] += n
     return IndexState.of(dict(current), counts, classes)

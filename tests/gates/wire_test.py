@@ -674,6 +674,23 @@ def test_an_update_equals_a_rebuild(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("fresh_memory")
+def test_an_uncached_index_counts_what_a_cached_one_does(tmp_path: Path) -> None:
+    files = {f"m{i}.py": f"def f{i}():\n    g{i % 3}(f{i - 1})\n" for i in range(12)}
+    files["bin.dat"] = "ab\0cd\n"
+    ctx = repo_with_git_dir(tmp_path, files)
+    cached = build(ctx)
+    wire._MEMORY.clear()
+    uncached = wire.ReferenceIndex.build(ctx.root, ctx.repo_files(), ctx.read, {}, cached=False)
+    assert uncached.stats.rebuilt and uncached.stats.tokenised == 13
+    assert uncached.totals() == cached.totals() and uncached.count(b"g1") == 4
+    # Nothing per file was kept, yet each file's own counts are still given.
+    (source,) = sources(tmp_path, ["m5.py"])
+    assert uncached.blobs is not None and uncached.blobs.get(bytes.fromhex(source.oid)) is None
+    assert cached.blobs is not None and cached.blobs.get(bytes.fromhex(source.oid))
+    assert uncached.file_counts(source) == cached.file_counts(source)
+
+
+@pytest.mark.usefixtures("fresh_memory")
 def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     ctx = repo_with_git_dir(tmp_path, {"a.py": "def a():\n    pass\n", "b.py": "a()\n"})
     first = build(ctx)

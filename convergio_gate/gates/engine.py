@@ -151,6 +151,7 @@ def run(
                 "config": config,
                 "submit": pool.submit_call,
                 "start": pool.flush,
+                "hold": pool.hold,
                 "no_cache": no_cache,
             },
             list_oids=selection.known_oids,
@@ -365,6 +366,8 @@ class _Pool:
         self.gates: dict[str, tuple[Gate, Context]] = {}
         self.executor: ProcessPoolExecutor | None = None
         self.pending: list[_Unit] = []
+        self.held: set[int] = set()  # ids of files (see hold())
+        self.later: list[_Unit] = []  # work held back, queued with the next submit_call
         #: Whether queued work too small for the workers runs in forked children, so
         #: that it overlaps the rest of the run (set when the run has more than one gate).
         self.fork_small = False
@@ -404,9 +407,14 @@ class _Pool:
 
     def _queue(self, unit: _Unit) -> Callable[[], list[Any]]:
         self.pending.append(unit)
+        return self._wait(unit)
+
+    def _wait(self, unit: _Unit) -> Callable[[], list[Any]]:
+        """``unit``'s results once it is done (started by a flush if it is not yet)."""
 
         def wait() -> list[Any]:
             if unit.done is None:
+                self.release()
                 self.flush()
             if unit.done is None:
                 raise RuntimeError("queued work was never started")
@@ -436,12 +444,28 @@ class _Pool:
         if not files:
             return list
         wait = self._queue(_Unit(list(files), function=function, parses=parses))
+        self.release()
         self.flush()
         return wait
 
+    def release(self) -> None:
+        """Queue again what :meth:`hold` kept back."""
+        self.pending.extend(self.later)
+        self.later = []
+
+    def hold(self, files: Sequence[SourceFile]) -> None:
+        """Keep the file gates' parsing of ``files`` back from the next flush until more
+        work is submitted (or its results are waited for): that work parses them too (a
+        repository-wide gate's, once its index is built), and going out together, each
+        file is parsed once."""
+        self.held.update(id(f) for f in files)
+
     def flush(self) -> None:
         """Start every queued unit: in the workers when there is enough, else in forked
-        children or in this process."""
+        children or in this process (but what :meth:`hold` keeps back)."""
+        if self.held:
+            self.later.extend(self._hold(self.held))
+            self.held = set()
         units, self.pending = self.pending, []
         if not units:
             return
@@ -453,6 +477,29 @@ class _Pool:
         else:
             for unit, found in zip(units, _execute(units), strict=True):
                 unit.done = _ready(found)
+
+    def _hold(self, held: set[int]) -> list[_Unit]:
+        """Split each queued file gate that parses: its share of ``held`` files is
+        returned (to be queued again), the rest stays queued; the gate's wait() gives
+        the findings of both."""
+        now: list[_Unit] = []
+        later: list[_Unit] = []
+        for unit in self.pending:
+            files = [f for f in unit.files if id(f) in held]
+            if unit.function is not None or not unit.parses or not files:
+                now.append(unit)
+                continue
+            second = replace(unit, files=files, done=None)
+            waits = [self._wait(second)]
+            rest = [f for f in unit.files if id(f) not in held]
+            if rest:
+                first = replace(unit, files=rest, done=None)
+                now.append(first)
+                waits.insert(0, self._wait(first))
+            later.append(second)
+            unit.done = _once(functools.partial(_joined, waits))
+        self.pending = now
+        return later
 
     def _to_children(self, units: list[_Unit]) -> None:
         """Every unit split by file over one forked child per worker (a fork of a big
@@ -491,10 +538,16 @@ class _Pool:
 
     def close(self) -> None:
         self.pending.clear()
+        self.later.clear()
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
         _SHARED.clear()
+
+
+def _joined(waits: Sequence[Callable[[], list[Any]]]) -> list[Any]:
+    """The results of the parts a gate's work was split into (findings: in any order)."""
+    return [item for wait in waits for item in wait()]
 
 
 def _split(

@@ -1353,9 +1353,12 @@ class ReferenceIndex:
 
     def file_counts(self, source: SourceFile) -> dict[bytes, int]:
         """``source``'s own token counts, as the index counted them."""
-        digest = bytes.fromhex(source.oid)
-        found = None if self.blobs is None else self.blobs.get(digest)
+        found = self.kept_counts(source)
         return tokenise(source.data) if found is None else found
+
+    def kept_counts(self, source: SourceFile) -> dict[bytes, int] | None:
+        """``source``'s own token counts if the index kept them (not under ``--no-cache``)."""
+        return None if self.blobs is None else self.blobs.get(bytes.fromhex(source.oid))
 
     def may_define_dead(self, sources: Sequence[SourceFile]) -> list[SourceFile]:
         """Those of ``sources`` that may define something unreferenced.
@@ -1962,11 +1965,12 @@ SITE_GAP = 256
 
 
 def lexical_ranges(
-    data: bytes, language: str, count: Callable[[bytes], tuple[int, int]]
+    data: bytes, language: str, count: Callable[[bytes], tuple[int, int | None]]
 ) -> list[tuple[int, int]]:
     """Byte ranges of ``data`` around the definitions that may be unreferenced, by the
-    text and the token counts (``count``: a token's in the repository and in ``data``);
-    [] when there are none. ``language`` must be one of :data:`DEF_SITES`."""
+    text and the token counts (``count``: a token's in the repository and in ``data``,
+    None when its count in ``data`` is not at hand); [] when there are none.
+    ``language`` must be one of :data:`DEF_SITES`."""
     ranges: list[tuple[int, int]] = []
     occurrences: dict[bytes, list[int]] = {}
     for m in DEF_SITES[language].finditer(data):
@@ -1976,7 +1980,11 @@ def lexical_ranges(
         name = token.group()
         at = m.start(1) + token.start()
         total, own = count(name)
-        if 0 < own < total:
+        if own is None:
+            own = data.count(name)  # as many as the token's occurrences, or more
+            if own < total:
+                continue  # some occurrence is in another file
+        elif 0 < own < total:
             continue  # some occurrence is in another file
         found = occurrences.get(name)
         if found is None:
@@ -2321,6 +2329,9 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
         rest = list(files)
         textual = _by_text(rest)
         chosen = {id(f) for f in textual}
+        hold: Callable[[Sequence[SourceFile]], None] | None = ctx.extra.get("hold")
+        if hold is not None and textual:
+            hold(textual)  # the file gates parse them with the ranged work, once
         early = file_candidates([f for f in rest if id(f) not in chosen], ctx, store)
         start: Callable[[], None] | None = ctx.extra.get("start")
         if start is not None:
@@ -2367,11 +2378,11 @@ def _ranged(
     ranges: dict[str, list[tuple[int, int]]] = {}
     for source in files:
         language = source.language or lang.detect(source.path, source.data[:256])
-        own = index.file_counts(source)
+        own = index.kept_counts(source)
 
-        def count(token: bytes, own: Mapping[bytes, int] = own) -> tuple[int, int]:
+        def count(token: bytes, own: Mapping[bytes, int] | None = own) -> tuple[int, int | None]:
             key = _key_of(token)
-            return totals.get(key, 0), own.get(key, 0)
+            return totals.get(key, 0), None if own is None else own.get(key, 0)
 
         found = lexical_ranges(source.data, language or "", count)
         if found:

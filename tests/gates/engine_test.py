@@ -159,6 +159,36 @@ def test_debt_stub_and_wire_parse_each_file_once(
     assert len(lines) == len(set(lines)) == len(files)  # each file once, none twice
 
 
+@pytest.mark.parametrize("jobs", [1, 2, None])
+def test_a_whole_repository_run_parses_each_file_once(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, jobs: int | None
+) -> None:
+    """With no index yet, wire reads Python definitions by text once the index is
+    built, and parses only around those that may be unreferenced; the file gates' parsing
+    of the Python files waits to go out with that work (pool.hold), so no file is parsed
+    twice: in this process, in forked children (``None``: a small run) and in the pool."""
+    from convergio_gate import lang
+
+    project(repo)
+    for n in range(24, 40):  # more Python files than wire reads by text at the least
+        (repo / f"pkg/m{n}.py").write_text(f"def helper_{n}():\n    pass  # TODO: tidy\n")
+    git(repo, "add", "-A")
+    if jobs == 2:
+        monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 2)
+    log = repo.parent / "parses.log"
+    real = lang.parser
+    monkeypatch.setattr(lang, "parser", lambda name: _LoggingParser(real(name), name, log))
+    gates = ["debt", "stub", "wire"]
+    outcome = engine.run(repo, select.select_all(repo), gates, Config(), jobs=jobs, no_cache=True)
+    found = {(f.gate, f.path, f.line) for f in outcome.findings}
+    assert ("wire", "pkg/m30.py", 1) in found and ("stub", "pkg/m30.py", 2) in found
+    assert ("debt", "pkg/m30.py", 2) in found and ("wire", "pkg/m3.py", 5) in found
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(set(lines))  # none twice
+    assert {line.split()[0] for line in lines} == {"python", "javascript"}
+
+
 def test_a_run_with_everything_cached_reads_no_file(repo: Path, tmp_path: Path) -> None:
     """Ids from the stat cache, findings and waivers from the cache: no file is read,
     and the answer, waivers included, is the one a first run gives."""

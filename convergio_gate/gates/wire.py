@@ -1128,6 +1128,10 @@ class IndexState:
     _lookups: int = field(default=0, repr=False, compare=False)
     _mapping: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
     _numbers: array[int] | None = field(default=None, repr=False, compare=False)
+    #: The counts by the tokens themselves, in a state that is never stored (``check
+    #: --no-cache``): hashing every distinct token is then work for nothing. ``keys``
+    #: and ``values`` are empty; look tokens up through :class:`ReferenceIndex`.
+    raw: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -1351,8 +1355,20 @@ class ReferenceIndex:
         #: :meth:`may_define_dead`.
         self.blobs: BlobStore | None = None
 
+    def key(self, token: bytes) -> bytes:
+        """What :meth:`lookup` and :meth:`file_counts` know ``token`` by: its hash, or
+        the token itself in a state never stored."""
+        return token if self.state.raw is not None else _key_of(token)
+
+    def lookup(self) -> Mapping[bytes, int]:
+        """Every token's repository-wide count, by :meth:`key`."""
+        return self.state.raw if self.state.raw is not None else self.state.mapping()
+
     def file_counts(self, source: SourceFile) -> dict[bytes, int]:
-        """``source``'s own token counts, as the index counted them."""
+        """``source``'s own token counts, as the index counted them (by :meth:`key`)."""
+        if self.state.raw is not None:
+            data = source.data
+            return {} if b"\0" in data[:8192] else Counter(TOKEN.findall(data))
         found = self.kept_counts(source)
         return tokenise(source.data) if found is None else found
 
@@ -1371,7 +1387,7 @@ class ReferenceIndex:
         """
         if len(sources) < FILTER_MIN_FILES:
             return list(sources)  # parsing a few files costs less than looking them up
-        counts = self.state.mapping()
+        counts = self.lookup()
         out = []
         for source in sources:
             own = self.file_counts(source)
@@ -1385,11 +1401,13 @@ class ReferenceIndex:
         return out
 
     def count(self, token: bytes) -> int:
+        if self.state.raw is not None:
+            return self.state.raw.get(token, 0)
         return self.count_key(token_key(token))
 
     def counter(self, lookups: int) -> Callable[[bytes], int]:
         """``count`` for about ``lookups`` tokens: many build the full mapping at once."""
-        if lookups <= BISECT_LOOKUPS:
+        if lookups <= BISECT_LOOKUPS or self.state.raw is not None:
             return self.count
         counts = self.state.mapping()
 
@@ -1399,10 +1417,15 @@ class ReferenceIndex:
         return count
 
     def count_key(self, key: bytes) -> int:
+        """The count of the token whose hash is ``key`` (not in a state never stored)."""
+        if self.state.raw is not None:
+            raise ValueError("this index keeps tokens, not their hashes: use count()")
         return self.state.get(key)
 
     def totals(self) -> Counter[bytes]:
         """Every token's count (hashed), as one mapping: for tests and tools."""
+        if self.state.raw is not None:
+            return +Counter({token_key(t): n for t, n in self.state.raw.items()})
         return +Counter(self.state.mapping())
 
     def class_lists(self) -> dict[str, list[ClassEntry]]:
@@ -1608,6 +1631,8 @@ def _rebuild(
             store.put(digest, tokenise(data, fresh))
         else:
             fresh.update(TOKEN.findall(data))
+    if not keeping and not counts:
+        return IndexState(dict(current), classes=classes, raw=fresh)
     for token, n in fresh.items():
         counts[_key_of(token)] += n
     return IndexState.of(dict(current), counts, classes)
@@ -2374,14 +2399,15 @@ def _ranged(
     """Start finding the candidates of ``files`` only where :func:`lexical_ranges` says
     they may be, by ``index``: a file with none is not parsed at all. What is found is
     not stored (it is not every candidate of the file)."""
-    totals = index.state.mapping()
+    totals = index.lookup()
+    key_of = index.key
     ranges: dict[str, list[tuple[int, int]]] = {}
     for source in files:
         language = source.language or lang.detect(source.path, source.data[:256])
         own = index.kept_counts(source)
 
         def count(token: bytes, own: Mapping[bytes, int] | None = own) -> tuple[int, int | None]:
-            key = _key_of(token)
+            key = key_of(token)
             return totals.get(key, 0), None if own is None else own.get(key, 0)
 
         found = lexical_ranges(source.data, language or "", count)

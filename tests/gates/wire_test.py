@@ -675,19 +675,35 @@ def test_an_update_equals_a_rebuild(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("fresh_memory")
 def test_an_uncached_index_counts_what_a_cached_one_does(tmp_path: Path) -> None:
-    files = {f"m{i}.py": f"def f{i}():\n    g{i % 3}(f{i - 1})\n" for i in range(12)}
+    """Under --no-cache the index keeps the tokens themselves (nothing is stored, so
+    nothing is hashed); every question gets the answer a stored index gives."""
+    files = {f"m{i}.py": f"def f{i}():\n    g{i % 3}(f{i - 1})\n" for i in range(40)}
+    files["lone.py"] = "def only_here():\n    pass\n"
     files["bin.dat"] = "ab\0cd\n"
     ctx = repo_with_git_dir(tmp_path, files)
     cached = build(ctx)
     wire._MEMORY.clear()
     uncached = wire.ReferenceIndex.build(ctx.root, ctx.repo_files(), ctx.read, {}, cached=False)
-    assert uncached.stats.rebuilt and uncached.stats.tokenised == 13
-    assert uncached.totals() == cached.totals() and uncached.count(b"g1") == 4
+    assert uncached.state.raw is not None and cached.state.raw is None
+    assert uncached.stats.rebuilt and uncached.stats.tokenised == 42
+    assert uncached.totals() == cached.totals()
+    for token in (b"g1", b"f39", b"only_here", b"absent"):
+        assert uncached.count(token) == cached.count(token)
+        assert uncached.counter(10_000)(token) == cached.counter(10_000)(token)
+    assert uncached.count(b"g1") == 13
+    with pytest.raises(ValueError):
+        uncached.count_key(wire.token_key(b"g1"))
     # Nothing per file was kept, yet each file's own counts are still given.
-    (source,) = sources(tmp_path, ["m5.py"])
-    assert uncached.blobs is not None and uncached.blobs.get(bytes.fromhex(source.oid)) is None
-    assert cached.blobs is not None and cached.blobs.get(bytes.fromhex(source.oid))
-    assert uncached.file_counts(source) == cached.file_counts(source)
+    checked = sources(tmp_path, sorted(files))
+    (m5,) = [s for s in checked if s.path == "m5.py"]
+    assert uncached.blobs is not None and uncached.blobs.get(bytes.fromhex(m5.oid)) is None
+    assert cached.blobs is not None and cached.blobs.get(bytes.fromhex(m5.oid))
+    own = uncached.file_counts(m5)
+    assert {wire.token_key(t): n for t, n in own.items()} == cached.file_counts(m5)
+    assert uncached.key(b"g1") == b"g1" and cached.key(b"g1") == wire.token_key(b"g1")
+    dead = [s.path for s in uncached.may_define_dead(checked)]
+    assert dead == [s.path for s in cached.may_define_dead(checked)]
+    assert "lone.py" in dead and "bin.dat" in dead and "m5.py" not in dead
 
 
 @pytest.mark.usefixtures("fresh_memory")

@@ -328,21 +328,18 @@ class _Extractor:
         ``ranges``: only the definitions that overlap these byte ranges (and those that
         enclose them, for their scopes)."""
         found, spans = self._found(ranges)
-        tokens: dict[int, bytes] = {}
-        for key, (_, name_node, _) in found.items():
-            token = TOKEN_TEXT.search(_text(name_node))
-            if token is not None:
-                tokens[key] = token.group().encode()
-        local = _occurrences(self.source.data, set(tokens.values()))
+        data = self.source.data
+        size = len(data)
         out = []
-        for key, (node, name_node, kind) in found.items():
-            if key not in tokens:
+        for node, name_node, kind in found.values():
+            token = TOKEN_TEXT.search(_text(name_node))
+            if token is None:
                 continue
-            offsets = local.get(tokens[key], ())
+            name = token.group().encode()
             start, end = node.start_byte, node.end_byte
-            inside = sum(1 for offset in offsets if start <= offset < end)
-            if inside != len(offsets):
+            if _first_token(data, name, 0, start) >= 0 or _first_token(data, name, end, size) >= 0:
                 continue  # used elsewhere in its own file
+            inside = len(_token_starts(data, name, start, end))
             definition = self._definition(node, name_node, kind, spans)
             if definition is not None:
                 out.append((definition, inside))
@@ -1941,29 +1938,49 @@ DIGIT_BYTES = frozenset(b"0123456789")
 
 
 def _occurrences(data: bytes, tokens: set[bytes]) -> dict[bytes, list[int]]:
-    """Where each of ``tokens`` occurs in ``data`` as a whole identifier token.
-
-    Each name is found with ``bytes.find`` (C speed; definitions are few, tokens many),
-    then checked to be a token the way ``TOKEN`` splits them: not followed by an
-    identifier character, and not preceded by one but for a run of digits (``9abc``
-    holds the token ``abc``; ``x9abc`` does not).
-    """
+    """Where each of ``tokens`` occurs in ``data`` as a whole identifier token."""
     found: dict[bytes, list[int]] = {}
-    size = len(data)
     for token in tokens:
-        at = data.find(token)
-        while at >= 0:
-            end = at + len(token)
-            if end < size and data[end] in WORD_BYTES:
-                at = data.find(token, end)
-                continue
-            start = at
-            while start > 0 and data[start - 1] in DIGIT_BYTES:
-                start -= 1
-            if not (start > 0 and data[start - 1] in WORD_BYTES):
-                found.setdefault(token, []).append(at)
-            at = data.find(token, end)
+        starts = _token_starts(data, token, 0, len(data))
+        if starts:
+            found[token] = starts
     return found
+
+
+def _token_starts(data: bytes, token: bytes, lo: int, hi: int, first: bool = False) -> list[int]:
+    """Where ``token`` starts in ``data`` as a whole identifier token, at offsets in
+    [``lo``, ``hi``) (judged by the bytes around it, in or out of that range); with
+    ``first``, only the first such offset.
+
+    Each is found with ``bytes.find`` (C speed; definitions are few, tokens many), then
+    checked to be a token the way ``TOKEN`` splits them: not followed by an identifier
+    character, and not preceded by one but for a run of digits (``9abc`` holds the
+    token ``abc``; ``x9abc`` does not).
+    """
+    found: list[int] = []
+    size = len(data)
+    stop = min(size, hi + len(token) - 1)  # an occurrence starting before hi may end past it
+    at = data.find(token, lo, stop)
+    while at >= 0:
+        end = at + len(token)
+        if end < size and data[end] in WORD_BYTES:
+            at = data.find(token, end, stop)
+            continue
+        start = at
+        while start > 0 and data[start - 1] in DIGIT_BYTES:
+            start -= 1
+        if not (start > 0 and data[start - 1] in WORD_BYTES):
+            found.append(at)
+            if first:
+                break
+        at = data.find(token, end, stop)
+    return found
+
+
+def _first_token(data: bytes, token: bytes, lo: int, hi: int) -> int:
+    """The first offset in [``lo``, ``hi``) where ``token`` starts as a whole token, or -1."""
+    found = _token_starts(data, token, lo, hi, first=True)
+    return found[0] if found else -1
 
 
 #: A definition with how often its own token occurs inside its own span.

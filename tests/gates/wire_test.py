@@ -864,6 +864,14 @@ def test_occurrences_split_tokens_as_the_tokeniser_does() -> None:
             expected.setdefault(match.group(), []).append(match.start())
     assert wire._occurrences(data, tokens) == expected
     assert wire._occurrences(b"", tokens) == {}
+    # In a range: the same offsets, those that start in it, whatever the bytes around.
+    for token in tokens:
+        every = expected.get(token, [])
+        for lo in range(len(data) + 1):
+            for hi in range(lo, len(data) + 2):
+                inside = [at for at in every if lo <= at < hi]
+                assert wire._token_starts(data, token, lo, hi) == inside
+                assert wire._first_token(data, token, lo, hi) == (inside or [-1])[0]
 
 
 @pytest.mark.usefixtures("fresh_memory")

@@ -1189,3 +1189,22 @@ def test_where_a_python_definition_ends_at_the_latest(
     at = data.index(b"def " + name.encode()) + 4
     end = wire._python_block_end(data, at)
     assert end == (len(data) if ends_at is None else data.index(b"\n" + ends_at.encode()) + 1)
+
+
+@pytest.mark.parametrize("family", sorted(wire.CLASS_LEADS))
+def test_class_headers_are_found_where_the_regex_alone_finds_them(family: str) -> None:
+    data = (
+        b"class A {}\nsubclass B {\n$class C extends D {\nx.class E {\n"
+        b"class F extends mixin(class G {}) {}\nenumerable: true; enum H { X }\n"
+        b"record R(int x) implements S {}\ninterface I extends J, K {}\n"
+        b"struct L : public M {}\nclass final N {\nclass\tO;\nclass P"
+    )
+    pattern = wire.CLASS_HEADERS[family]
+    expected = [m.span() for m in pattern.finditer(data)]
+    assert len(expected) >= 4
+    found = [m.span() for m in wire._led_matches(pattern, wire.CLASS_LEADS[family], data)]
+    assert found == expected
+    for cut in range(len(data)):  # every prefix: a header cut short anywhere
+        part = data[:cut]
+        led = wire._led_matches(pattern, wire.CLASS_LEADS[family], part)
+        assert [m.span() for m in led] == [m.span() for m in pattern.finditer(part)]

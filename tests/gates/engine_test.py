@@ -213,3 +213,22 @@ def test_a_run_with_everything_cached_reads_no_file(repo: Path, tmp_path: Path) 
     assert [f.to_json() for f in again.findings] == [f.to_json() for f in first.findings]
     assert [(f.rule, w.line) for f, w in again.waived] == [("unused-function", 1)]
     assert ("waiver-needs-reason", "pkg/w.py") in {(f.rule, f.path) for f in again.findings}
+
+
+def test_the_cache_writes_a_run_s_findings_in_one_transaction(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache.sqlite3")
+    assert cache.db is not None
+    statements: list[str] = []
+    cache.db.set_trace_callback(statements.append)
+    cache.put_values((f"1:debt:f{i}.py:{i:040x}", []) for i in range(50))
+    cache.db.set_trace_callback(None)
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert sum(s.startswith("INSERT") for s in statements) == 50
+    keys = [f"1:debt:f{i}.py:{i:040x}" for i in range(50)]
+    assert cache.get_values(keys) == {key: [] for key in keys}
+    cache.close()
+    # Another process sees every row, and nothing is left locked.
+    again = Cache(tmp_path / "cache.sqlite3")
+    again.put_values([("1:x", [1])])
+    assert len(again.get_values([*keys, "1:x"])) == 51
+    again.close()

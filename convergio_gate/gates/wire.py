@@ -1524,19 +1524,28 @@ class ReferenceIndex:
         _MEMORY[memo] = (state, store)
         if not changed and not gone:
             return cls(state, stats)._with(store)
+        git_root = root if directory is not None else None
         if not stored or len(changed) + len(gone) > len(current) // 2:
-            state = _rebuild(current, changed, state, read, overrides, store, stats)
+            state = _rebuild(current, changed, state, read, overrides, store, stats, git_root)
             return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         delta: Counter[bytes] = Counter()
+        unkept: list[bytes] = []  # old contents whose counts are not kept: git has them
         for path in [*gone, *changed]:
             digest_was = stored.get(path)
             if digest_was is None:
                 continue
             old = store.get(digest_was)
-            if old is None:  # the cache lost it: start over rather than guess
-                state = _rebuild(current, changed, IndexState(), read, overrides, store, stats)
-                return cls(_keep(directory, memo, state, store, current), stats)._with(store)
-            delta.subtract(old)
+            if old is None:
+                unkept.append(digest_was)
+            else:
+                delta.subtract(old)
+        olds = _git_contents(root, unkept) if unkept else {}
+        if len(olds) < len(set(unkept)):  # lost: start over rather than guess
+            empty = IndexState()
+            state = _rebuild(current, changed, empty, read, overrides, store, stats, git_root)
+            return cls(_keep(directory, memo, state, store, current), stats)._with(store)
+        for digest_was in unkept:
+            delta.subtract(tokenise(olds[digest_was]))
         classes = {p: c for p, c in state.classes.items() if p in current}
         for path, data in changed.items():
             digest = current[path]
@@ -1633,14 +1642,21 @@ def _rebuild(
     overrides: Mapping[str, bytes],
     store: BlobStore,
     stats: IndexStats,
+    git_root: Path | None = None,
 ) -> IndexState:
+    """The index of ``current`` counted afresh (what ``store`` keeps is reused).
+
+    Each file's own counts are kept only to take them back out on a later run, and only
+    for content git does not hold (``git_root``: asked there; a change to content git
+    holds takes the old counts back out from git's copy). With nowhere to keep them
+    (``--no-cache``) only the total is counted: a third less work.
+    """
     stats.rebuilt = True
     counts: Counter[bytes] = Counter()  # by token hash, from the store
     fresh: Counter[bytes] = Counter()  # by token, from the files tokenised now
     classes: dict[str, list[ClassEntry]] = {}
-    # Each file's own counts are kept only to take them back out on a later run; with
-    # nowhere to keep them (``--no-cache``) only the total is counted, a third less work.
     keeping = store.directory is not None
+    held = _held_by_git(git_root, list(current.values())) if keeping and git_root else set()
     for path, digest in current.items():
         data = changed.get(path)
         if data is None:
@@ -1655,7 +1671,7 @@ def _rebuild(
         stats.tokenised += 1
         if b"\0" in data[:8192]:
             store.put(digest, {})
-        elif keeping:
+        elif keeping and digest not in held:
             store.put(digest, tokenise(data, fresh))
         else:
             fresh.update(TOKEN.findall(data))
@@ -1664,6 +1680,68 @@ def _rebuild(
     for token, n in fresh.items():
         counts[_key_of(token)] += n
     return IndexState.of(dict(current), counts, classes)
+
+
+def _held_by_git(root: Path, digests: Sequence[bytes]) -> set[bytes]:
+    """Those of ``digests`` (blob ids) git's object store at ``root`` holds, by one ``git
+    cat-file --batch-check``; none if git cannot say."""
+    import subprocess
+
+    wanted = "".join(f"{d.hex()}\n" for d in digests).encode()
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            cwd=root,
+            input=wanted,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return set()
+    if proc.returncode != 0:
+        return set()
+    held = set()
+    for line in proc.stdout.splitlines():
+        name, _, kind = line.partition(b" ")
+        if kind == b"blob":
+            held.add(bytes.fromhex(name.decode()))
+    return held
+
+
+def _git_contents(root: Path, digests: Sequence[bytes]) -> dict[bytes, bytes]:
+    """The content of those of ``digests`` (blob ids) that git holds at ``root``, by one
+    ``git cat-file --batch``; what it lacks (or cannot read) is left out."""
+    import subprocess
+
+    wanted = list(dict.fromkeys(digests))
+    try:
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            input="".join(f"{d.hex()}\n" for d in wanted).encode(),
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return {}
+    if proc.returncode != 0:
+        return {}
+    out = proc.stdout
+    found: dict[bytes, bytes] = {}
+    at = 0
+    for digest in wanted:
+        end = out.find(b"\n", at)
+        if end < 0:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3:  # "<name> missing" (or ambiguous)
+            continue
+        size = int(header[2])
+        if header[1] == b"blob" and header[0] == digest.hex().encode():
+            found[digest] = out[at : at + size]
+        at += size + 1
+    return found
 
 
 def _classes_of(path: str, data: bytes, old: IndexState, digest: bytes) -> list[ClassEntry]:

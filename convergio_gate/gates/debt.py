@@ -133,6 +133,8 @@ def marker_windows(
             k for rule in rules for k in [m.keywords for m in rule.markers] or [rule.keywords]
         ]
         memo = occurrences_in(regions, data, keywords)
+        if not any(memo.values()):
+            return active, windows  # no keyword in any comment
     for rule in rules:
         near = _windows(rule, data, lowered, memo)
         if near:

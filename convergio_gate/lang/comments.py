@@ -106,6 +106,10 @@ class Keywords:
         self.exact = tuple(sorted(w.encode() for w in words if w != w.lower()))
         self.folded = tuple(sorted(w.encode() for w in words if w == w.lower()))
         self._exact_only = tuple(w for w in self.exact if w.lower() not in self.folded)
+        #: What :meth:`occurrences` looks for: (word, whether in the lower-cased text).
+        self.searches = tuple(
+            [(w, False) for w in self._exact_only] + [(w, True) for w in self.folded]
+        )
 
     def __bool__(self) -> bool:
         return bool(self.exact or self.folded)
@@ -125,11 +129,7 @@ class Keywords:
             for word in words:
                 found = memo.get((word, folded))
                 if found is None:
-                    found = memo[(word, folded)] = []
-                    at = text.find(word)
-                    while at >= 0:
-                        found.append(at)
-                        at = text.find(word, at + 1)
+                    found = memo[(word, folded)] = _find_all(text, word)
                 out.extend(found)
         out.sort()
         return out
@@ -142,6 +142,16 @@ class Keywords:
         if lowered is None:
             lowered = data.lower()
         return any(word in lowered for word in self.folded)
+
+
+def _find_all(text: bytes, word: bytes) -> list[int]:
+    """Every offset of ``word`` in ``text``, overlapping ones too."""
+    found: list[int] = []
+    at = text.find(word)
+    while at >= 0:
+        found.append(at)
+        at = text.find(word, at + 1)
+    return found
 
 
 #: How each language's comments start, where that is all it takes to tell where they can
@@ -203,8 +213,12 @@ def occurrences_in(
     joined = b"\0".join(data[start:end] for start, end in regions)  # no keyword holds \0
     lowered = joined.lower()
     memo: dict[tuple[bytes, bool], list[int]] = {}
-    for words in keywords:
-        words.occurrences(joined, lowered, memo)
+    for words in keywords:  # as Keywords.occurrences fills its memo, each word once
+        for key in words.searches:
+            if key not in memo:
+                memo[key] = _find_all(lowered if key[1] else joined, key[0])
+    if not any(memo.values()):
+        return memo
     starts: list[int] = []  # where each region starts in ``joined``
     position = 0
     for start, end in regions:

@@ -14,7 +14,7 @@ from convergio_gate.gates import debt, registry, rules
 from convergio_gate.gates._base import Context, Finding, Gate, SourceFile, blob_oid
 from convergio_gate.gates.debt import MAX_MARKER, DebtGate, compile_rule, judge, load_rules
 from convergio_gate.lang import detect
-from convergio_gate.lang.comments import comment_regions, comments
+from convergio_gate.lang.comments import Keywords, comment_regions, comments, occurrences_in
 
 #: Every language the debt gate must be shown to work in, by its samples.
 LANGUAGES = {
@@ -138,6 +138,26 @@ def test_comment_regions() -> None:
     assert comment_regions("javascript", b"x /* open") == [(2, 9)]
     assert comment_regions("rust", b"/* a */") is None
     assert comment_regions("c", b"// a \\\n b") is None
+
+
+def test_keywords_in_regions_are_where_a_search_of_each_region_finds_them() -> None:
+    data = b"TODO x # todo Todo\ny = 'TODO' # FIXME xtodox\n# nothing\n#TODOTODO\n"
+    regions = comment_regions("python", data)
+    assert regions is not None
+    groups = [Keywords(["todo", "TODO"]), Keywords(["fixme", "todo"]), Keywords(["XXX"])]
+    found = occurrences_in(regions, data, groups)
+    for words in groups:
+        for word, folded in words.searches:
+            text = data.lower() if folded else data
+            expected = [
+                at
+                for start, end in regions
+                for at in range(start, end - len(word) + 1)
+                if text[at : at + len(word)] == word
+            ]
+            assert found[(word, folded)] == expected, word
+    assert found[(b"todo", True)] == [9, 14, 39, 56, 60]  # not 24: in a string
+    assert occurrences_in(regions, data, [Keywords(["hack"])]) == {(b"hack", True): []}
 
 
 def test_the_gate_implements_the_protocol_and_is_registered() -> None:

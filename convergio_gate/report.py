@@ -213,5 +213,18 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
         console.print(f"[bold green]clean[/]{tail}  [dim]{stats}[/]{head}")
 
 
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def dumps(data: Any, *, records: bool = False) -> str:
+    """``data`` as indented JSON. ``records``: ``data`` is an object whose lists hold
+    records (findings): each record goes on a line of its own, compact, which the C
+    encoder writes (the indenting one is pure Python: 50 ms for 750 findings)."""
+    if not records or not isinstance(data, dict) or not data:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    lines = []
+    for key, value in data.items():
+        name = json.dumps(key, ensure_ascii=False)
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(v, ensure_ascii=False)}" for v in value)
+            lines.append(f"  {name}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {name}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"

@@ -123,3 +123,27 @@ def test_output_to_something_not_a_file_is_written_to_not_replaced(
     assert result.code == 1, result.err
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert json.loads(received[0])["findings"][0]["path"] == "a.py"
+
+
+def test_the_json_report_puts_each_record_on_a_line_of_its_own() -> None:
+    from convergio_gate import report
+
+    data = {
+        "decision": "refused",
+        "gates": ["debt", "wire"],
+        "findings": [{"gate": "debt", "preview": "# TODO: ünïcode\n", "line": 3}] * 3,
+        "waived": [],
+        "skipped": [{"path": "a b", "why": "a symbolic link"}],
+        "nested": {"a": [1, {"b": None}]},
+        "seconds": 0.5,
+    }
+    text = report.dumps(data, records=True)
+    assert json.loads(text) == data
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}" and text.endswith("}\n")
+    assert lines.count('    {"gate": "debt", "preview": "# TODO: ünïcode\\n", "line": 3},') == 2
+    assert '  "waived": [],' in lines and '  "seconds": 0.5' in lines
+    # Without records (SARIF), or for anything but an object, plain indented JSON.
+    assert report.dumps(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    assert report.dumps([1, 2], records=True) == "[\n  1,\n  2\n]\n"
+    assert json.loads(report.dumps({}, records=True)) == {}

@@ -233,13 +233,13 @@ def emit(outcome: engine.Outcome, fmt: str, output: str | None, head: str | None
         report.print_text(outcome, head)
         return
     if fmt == "json":
-        text = report.dumps(report.as_json(outcome, head))
+        text = report.dumps(report.as_json(outcome, head), records=True)
     elif fmt == "sarif":
         text = report.dumps(report.as_sarif(outcome))
     elif fmt == "github":
         text = report.as_github(outcome)
     else:
-        text = report.dumps(report.as_json(outcome, head))
+        text = report.dumps(report.as_json(outcome, head), records=True)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -388,6 +388,7 @@ def preload() -> None:
     for module in (secret, debt, stub, wire):
         lazyre.warm(vars(module).values())
     lazyre.warm(stub.ANCHORS.values())
+    lazyre.warm([*wire.CLASS_HEADERS.values(), *wire.DISCOVERY, *wire.DEF_SITES.values()])
     debt.load_rules()
     stub.load_rules()
     wire.policy()

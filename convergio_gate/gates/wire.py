@@ -71,8 +71,8 @@ LANGUAGES = frozenset(
 MESSAGE = "`{name}` is defined here but nothing in the repository uses it"
 
 #: An identifier token, as every language the gate reads spells one (ASCII).
-TOKEN = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
-TOKEN_TEXT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+TOKEN = lazyre.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+TOKEN_TEXT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
 INDEX_FORMAT = 3  # 2: tokens are kept as hashes; 3: content ids are git blob ids, packed
@@ -927,14 +927,14 @@ def _extractor(source: SourceFile) -> _Extractor | None:
 #: that is not. group 1: the class name; group 2: what follows it up to the body.
 CLASS_HEADERS: dict[str, re.Pattern[bytes]] = {
     # Literal first, so the regex engine can skip ahead; the line start is checked after.
-    "python": re.compile(
+    "python": lazyre.compile(
         rb"class[ \t]+([A-Za-z_]\w*)[ \t]*(\[[^\]\n]*\])?[ \t]*(?:\(([^)]*)\))?[ \t]*:"
     ),
-    "ecmascript": re.compile(
+    "ecmascript": lazyre.compile(
         rb"\b(?:class|interface|enum|record)[ \t]+([A-Za-z_$][\w$]*)([^{;]*)\{"
     ),
-    "ruby": re.compile(rb"class[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
-    "cpp": re.compile(
+    "ruby": lazyre.compile(rb"class[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
+    "cpp": lazyre.compile(
         rb"\b(?:class|struct)[ \t]+(?:[A-Z_]+[ \t]+)?([A-Za-z_]\w*)[ \t]*"
         rb"(?:final[ \t]*)?(:[^{;]*)?\{"
     ),
@@ -960,11 +960,11 @@ ClassEntry = tuple[str, tuple[str, ...]]
 #: Code that finds classes by walking subclasses (plugin discovery): group 1 names the
 #: base. Recorded as a pseudo-class entry, so it travels with the per-file class list.
 DISCOVERY = (
-    re.compile(rb"issubclass\(\s*[^,()]+,\s*([A-Za-z_][\w.]*)\s*\)"),
-    re.compile(rb"ServiceLoader\.load\(\s*([A-Za-z_][\w.]*)\.class"),
+    lazyre.compile(rb"issubclass\(\s*[^,()]+,\s*([A-Za-z_][\w.]*)\s*\)"),
+    lazyre.compile(rb"ServiceLoader\.load\(\s*([A-Za-z_][\w.]*)\.class"),
 )
 SUBCLASSES = b".__subclasses__("
-NAME_BEFORE = re.compile(rb"([A-Za-z_][\w.]*)$")
+NAME_BEFORE = lazyre.compile(rb"([A-Za-z_][\w.]*)$")
 DISCOVERS = "@discovers"
 Reader = Callable[[str], "bytes | None"]
 
@@ -1773,10 +1773,10 @@ class EntryPoints:
         return False
 
 
-PYPROJECT_SECTIONS = re.compile(
+PYPROJECT_SECTIONS = lazyre.compile(
     r"^(project\.(scripts|gui-scripts|entry-points(\..+)?)|tool\.poetry\.(scripts|plugins(\..+)?))$"
 )
-TARGET = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?::\s*([A-Za-z_][\w.]*))?\s*(\[[^\]]*\])?\s*$")
+TARGET = lazyre.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?::\s*([A-Za-z_][\w.]*))?\s*(\[[^\]]*\])?\s*$")
 
 
 def _strip_ext(path: str) -> str:

@@ -1524,12 +1524,11 @@ class ReferenceIndex:
         _MEMORY[memo] = (state, store)
         if not changed and not gone:
             return cls(state, stats)._with(store)
-        git_root = root if directory is not None else None
         if not stored or len(changed) + len(gone) > len(current) // 2:
-            state = _rebuild(current, changed, state, read, overrides, store, stats, git_root)
+            state = _rebuild(current, changed, state, read, overrides, store, stats)
             return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         delta: Counter[bytes] = Counter()
-        unkept: list[bytes] = []  # old contents whose counts are not kept: git has them
+        unkept: list[bytes] = []  # old contents whose counts the cache lost: git may have them
         for path in [*gone, *changed]:
             digest_was = stored.get(path)
             if digest_was is None:
@@ -1542,7 +1541,7 @@ class ReferenceIndex:
         olds = _git_contents(root, unkept) if unkept else {}
         if len(olds) < len(set(unkept)):  # lost: start over rather than guess
             empty = IndexState()
-            state = _rebuild(current, changed, empty, read, overrides, store, stats, git_root)
+            state = _rebuild(current, changed, empty, read, overrides, store, stats)
             return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         for digest_was in unkept:
             delta.subtract(tokenise(olds[digest_was]))
@@ -1642,21 +1641,19 @@ def _rebuild(
     overrides: Mapping[str, bytes],
     store: BlobStore,
     stats: IndexStats,
-    git_root: Path | None = None,
 ) -> IndexState:
     """The index of ``current`` counted afresh (what ``store`` keeps is reused).
 
-    Each file's own counts are kept only to take them back out on a later run, and only
-    for content git does not hold (``git_root``: asked there; a change to content git
-    holds takes the old counts back out from git's copy). With nowhere to keep them
-    (``--no-cache``) only the total is counted: a third less work.
+    Each file's own counts are kept, to take them back out on a later run and to tell
+    which files may define something unreferenced (:meth:`ReferenceIndex.may_define_dead`:
+    after any change, a whole-repository run asks it of every file). With nowhere to
+    keep them (``--no-cache``) only the total is counted: a third less work.
     """
     stats.rebuilt = True
     counts: Counter[bytes] = Counter()  # by token hash, from the store
     fresh: Counter[bytes] = Counter()  # by token, from the files tokenised now
     classes: dict[str, list[ClassEntry]] = {}
     keeping = store.directory is not None
-    held = _held_by_git(git_root, list(current.values())) if keeping and git_root else set()
     for path, digest in current.items():
         data = changed.get(path)
         if data is None:
@@ -1671,7 +1668,7 @@ def _rebuild(
         stats.tokenised += 1
         if b"\0" in data[:8192]:
             store.put(digest, {})
-        elif keeping and digest not in held:
+        elif keeping:
             store.put(digest, tokenise(data, fresh))
         else:
             fresh.update(TOKEN.findall(data))
@@ -1680,32 +1677,6 @@ def _rebuild(
     for token, n in fresh.items():
         counts[_key_of(token)] += n
     return IndexState.of(dict(current), counts, classes)
-
-
-def _held_by_git(root: Path, digests: Sequence[bytes]) -> set[bytes]:
-    """Those of ``digests`` (blob ids) git's object store at ``root`` holds, by one ``git
-    cat-file --batch-check``; none if git cannot say."""
-    import subprocess
-
-    wanted = "".join(f"{d.hex()}\n" for d in digests).encode()
-    try:
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-            cwd=root,
-            input=wanted,
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
-        return set()
-    if proc.returncode != 0:
-        return set()
-    held = set()
-    for line in proc.stdout.splitlines():
-        name, _, kind = line.partition(b" ")
-        if kind == b"blob":
-            held.add(bytes.fromhex(name.decode()))
-    return held
 
 
 def _git_contents(root: Path, digests: Sequence[bytes]) -> dict[bytes, bytes]:

@@ -1211,40 +1211,37 @@ def test_class_headers_are_found_where_the_regex_alone_finds_them(family: str) -
 
 
 @pytest.mark.usefixtures("fresh_memory")
-def test_counts_of_content_git_holds_are_taken_back_out_from_git(tmp_path: Path) -> None:
-    """A first run keeps no per-file counts for content git holds; a later change takes
-    the old counts back out from git's copy, and what git lacks from the kept ones. Each
-    way, the index equals one counted afresh; when git has lost the old content too, the
-    index is counted afresh."""
+def test_counts_the_cache_lost_are_taken_back_out_from_git(tmp_path: Path) -> None:
+    """Every file's own counts are kept (a whole-repository run after any change asks
+    them of every file). When the cache has lost a changed file's old counts, they come
+    from git's copy of the old content; when git lacks it too, the index is counted
+    afresh. Each way it equals an index counted afresh."""
     files = {f"m{i}.py": f"def f{i}():\n    g{i % 4}()\n" for i in range(12)}
     ctx = git_repo(tmp_path / "a", files)
     git(tmp_path / "a", "add", "m0.py", "m1.py", "m2.py", "m3.py", "m4.py")
     first = build(ctx)
     assert first.stats.rebuilt and first.blobs is not None
-    added = {blob_oid(files[f"m{i}.py"].encode()) for i in range(5)}
-    for i in range(5, 12):  # what git lacks is kept...
-        assert first.blobs.get(bytes.fromhex(blob_oid(files[f"m{i}.py"].encode())))
-    for oid in added:  # ... what it holds is not
-        assert first.blobs.get(bytes.fromhex(oid)) is None
-    # m1 (git holds its old content) and m7 (git does not) change; m2 goes.
-    (tmp_path / "a/m1.py").write_text("def other():\n    g1()\n")
-    (tmp_path / "a/m7.py").write_text("def seventh():\n    other()\n")
+    for source in sources(tmp_path / "a", sorted(files)):
+        assert first.kept_counts(source) == wire.tokenise(source.data)
+    shards = tmp_path / "a/.git/convergio/cache/wire"
+    for shard in shards.glob("blobs-*.bin"):
+        shard.unlink()  # the cache loses every file's own counts
+    (tmp_path / "a/m1.py").write_text("def other():\n    g1()\n")  # git holds the old m1
     (tmp_path / "a/m2.py").unlink()
     wire._MEMORY.clear()
     updated = build(context(tmp_path / "a"))
-    assert not updated.stats.rebuilt and updated.stats.tokenised == 2
+    assert not updated.stats.rebuilt and updated.stats.tokenised == 1
     (tmp_path / "b/.git").mkdir(parents=True)
     same = context(tmp_path / "a")
     afresh = wire.ReferenceIndex.build(tmp_path / "b", same.repo_files(), same.read, {})
     assert updated.totals() == afresh.totals()
-    assert updated.count(b"f1") == 0 and updated.count(b"other") == 2
-    # git loses m3's content (never committed: pruned) and m3 changes: counted afresh.
-    git(tmp_path / "a", "rm", "--cached", "--quiet", "m3.py")
-    shutil.rmtree(tmp_path / "a/.git/objects")
-    git(tmp_path / "a", "init", "--quiet")
-    (tmp_path / "a/m3.py").write_text("def third():\n    pass\n")
+    assert updated.count(b"f1") == 0 and updated.count(b"other") == 1
+    # m7 (git never had it) changes and the cache has lost its counts: counted afresh.
+    for shard in shards.glob("blobs-*.bin"):
+        shard.unlink()
+    (tmp_path / "a/m7.py").write_text("def seventh():\n    other()\n")
     wire._MEMORY.clear()
     again = build(context(tmp_path / "a"))
     assert again.stats.rebuilt
-    afresh = wire.ReferenceIndex.build(tmp_path / "b", same.repo_files(), same.read, {})
-    assert again.totals() == afresh.totals()
+    afresh = wire.ReferenceIndex.build(tmp_path / "c", same.repo_files(), same.read, {})
+    assert again.totals() == afresh.totals() and again.count(b"other") == 2

@@ -2095,6 +2095,7 @@ def lexical_ranges(
     ``language`` must be one of :data:`DEF_SITES`."""
     ranges: list[tuple[int, int]] = []
     occurrences: dict[bytes, list[int]] = {}
+    counted: dict[bytes, int] = {}  # a name defined again (methods) is counted once
     for m in DEF_SITES[language].finditer(data):
         token = TOKEN.search(m.group(1))
         if token is None:
@@ -2103,7 +2104,9 @@ def lexical_ranges(
         at = m.start(1) + token.start()
         total, own = count(name)
         if own is None:
-            own = data.count(name)  # as many as the token's occurrences, or more
+            own = counted.get(name)
+            if own is None:  # as many as the token's occurrences, or more
+                own = counted[name] = data.count(name)
             if own < total:
                 continue  # some occurrence is in another file
         elif 0 < own < total:

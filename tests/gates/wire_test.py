@@ -638,6 +638,14 @@ def build(ctx: Context, overrides: Mapping[str, bytes] | None = None) -> wire.Re
     return wire.ReferenceIndex.build(ctx.root, ctx.repo_files(), ctx.read, overrides or {})
 
 
+def built_afresh(tree: Path, elsewhere: Path) -> wire.ReferenceIndex:
+    """The index of ``tree``'s files counted from scratch, with a cache of its own (an
+    empty git dir at ``elsewhere``)."""
+    (elsewhere / ".git").mkdir(parents=True, exist_ok=True)
+    same = context(tree)
+    return wire.ReferenceIndex.build(elsewhere, same.repo_files(), same.read, {})
+
+
 @pytest.mark.usefixtures("fresh_memory")
 def test_a_warm_run_reads_the_cache_and_tokenises_nothing(tmp_path: Path) -> None:
     ctx = repo_with_git_dir(tmp_path, {f"m{i}.py": f"def f{i}():\n    g{i}()\n" for i in range(20)})
@@ -663,10 +671,7 @@ def test_an_update_equals_a_rebuild(tmp_path: Path) -> None:
     wire._MEMORY.clear()
     updated = build(context(tmp_path / "a"))
     assert not updated.stats.rebuilt and updated.stats.tokenised == 2
-    # The same files indexed from scratch, with a cache of their own (an empty git dir).
-    (tmp_path / "b/.git").mkdir(parents=True)
-    same = context(tmp_path / "a")
-    rebuilt = wire.ReferenceIndex.build(tmp_path / "b", same.repo_files(), same.read, {})
+    rebuilt = built_afresh(tmp_path / "a", tmp_path / "b")
     assert rebuilt.stats.rebuilt
     assert updated.totals() == rebuilt.totals()
     assert updated.class_lists() == rebuilt.class_lists()
@@ -1231,10 +1236,7 @@ def test_counts_the_cache_lost_are_taken_back_out_from_git(tmp_path: Path) -> No
     wire._MEMORY.clear()
     updated = build(context(tmp_path / "a"))
     assert not updated.stats.rebuilt and updated.stats.tokenised == 1
-    (tmp_path / "b/.git").mkdir(parents=True)
-    same = context(tmp_path / "a")
-    afresh = wire.ReferenceIndex.build(tmp_path / "b", same.repo_files(), same.read, {})
-    assert updated.totals() == afresh.totals()
+    assert updated.totals() == built_afresh(tmp_path / "a", tmp_path / "b").totals()
     assert updated.count(b"f1") == 0 and updated.count(b"other") == 1
     # m7 (git never had it) changes and the cache has lost its counts: counted afresh.
     for shard in shards.glob("blobs-*.bin"):
@@ -1243,5 +1245,5 @@ def test_counts_the_cache_lost_are_taken_back_out_from_git(tmp_path: Path) -> No
     wire._MEMORY.clear()
     again = build(context(tmp_path / "a"))
     assert again.stats.rebuilt
-    afresh = wire.ReferenceIndex.build(tmp_path / "c", same.repo_files(), same.read, {})
-    assert again.totals() == afresh.totals() and again.count(b"other") == 2
+    assert again.totals() == built_afresh(tmp_path / "a", tmp_path / "c").totals()
+    assert again.count(b"other") == 2

@@ -124,23 +124,38 @@ def marker_windows(
 ) -> tuple[list[MarkerRule], list[tuple[int, int]]]:
     """The rules that match somewhere in ``data`` (comment or not), and where; with
     ``regions`` (see ``comments.comment_regions``), only keywords inside them count."""
-    lowered = data.lower()
     active: list[MarkerRule] = []
     windows: list[tuple[int, int]] = []
     memo: dict[tuple[bytes, bool], list[int]] = {}  # each keyword searched for once
     if regions is not None:
-        keywords = [
-            k for rule in rules for k in [m.keywords for m in rule.markers] or [rule.keywords]
-        ]
-        memo = occurrences_in(regions, data, keywords)
+        memo = occurrences_in(regions, data, _keyword_groups(rules))
         if not any(memo.values()):
             return active, windows  # no keyword in any comment
+    lowered = data.lower()
     for rule in rules:
         near = _windows(rule, data, lowered, memo)
         if near:
             active.append(rule)
             windows.extend(near)
     return active, windows
+
+
+#: The keyword groups of each rule set in use, by identity (a gate keeps its rules).
+_GROUPS: dict[int, tuple[Sequence[MarkerRule], list[Keywords]]] = {}
+
+
+def _keyword_groups(rules: Sequence[MarkerRule]) -> list[Keywords]:
+    """The keywords :func:`_windows` looks for, one group per marker of each rule (the
+    rule's own when it has no markers), worked out once per rule set."""
+    kept = _GROUPS.get(id(rules))
+    if kept is None or kept[0] is not rules:
+        if len(_GROUPS) >= 64:  # gates made again and again (tests): keep it small
+            _GROUPS.clear()
+        groups = [
+            k for rule in rules for k in [m.keywords for m in rule.markers] or [rule.keywords]
+        ]
+        kept = _GROUPS[id(rules)] = (rules, groups)
+    return kept[1]
 
 
 def _windows(

@@ -348,7 +348,7 @@ def select_staged(root: Path) -> Selection:
         paths.append(path)
         if mode in ("100644", "100755"):
             wanted.append((path, oid))
-    staged, _ = _blob_contents(root, wanted)
+    staged = _blob_contents(root, wanted)
     index = _IndexListing(root)
 
     def read(path: str) -> bytes | None:
@@ -452,26 +452,43 @@ def _stop(batch: subprocess.Popen[bytes]) -> None:
         batch.stdout.close()
 
 
-def _blob_contents(
-    root: Path, wanted: Sequence[tuple[str, str]]
-) -> tuple[dict[str, bytes], dict[str, str]]:
+def _blob_contents(root: Path, wanted: Sequence[tuple[str, str]]) -> dict[str, bytes]:
     """The content of the ``(path, blob id)`` pairs no larger than MAX_FILE_BYTES, read in
-    one `git cat-file --batch`, and the blob id of each."""
-    if not wanted:
-        return {}, {}
-    out = git(root, "cat-file", "--batch", data="".join(f"{o}\n" for _, o in wanted).encode())
+    one `git cat-file --batch`; GitError if git lacks one."""
+    blobs = read_blobs(root, [oid for _, oid in wanted])
     contents: dict[str, bytes] = {}
-    oids: dict[str, str] = {}
+    for path, oid in wanted:
+        data = blobs.get(oid)
+        if data is None:
+            raise GitError(
+                f"the index names {path} as blob {oid}, which git does not have",
+                fix="run `git fsck` and stage the file again",
+            )
+        if len(data) <= MAX_FILE_BYTES:
+            contents[path] = data
+    return contents
+
+
+def read_blobs(root: Path, oids: Sequence[str]) -> dict[str, bytes]:
+    """The content of each of ``oids`` (blob ids, hex) that git holds at ``root``, read in
+    one `git cat-file --batch`; those it lacks are left out."""
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return {}
+    out = git(root, "cat-file", "--batch", data="".join(f"{o}\n" for o in wanted).encode())
+    found: dict[str, bytes] = {}
     pos = 0
-    for path, _oid in wanted:
+    for oid in wanted:
         header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])
-        start = header_end + 1
-        if size <= MAX_FILE_BYTES:
-            contents[path] = out[start : start + size]
-            oids[path] = _oid
-        pos = start + size + 1
-    return contents, oids
+        header = out[pos:header_end].split()
+        pos = header_end + 1
+        if len(header) != 3:  # "<oid> missing"
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            found[oid] = out[pos : pos + size]
+        pos += size + 1
+    return found
 
 
 def select_diff(root: Path, spec: str) -> Selection:

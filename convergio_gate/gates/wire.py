@@ -1680,39 +1680,16 @@ def _rebuild(
 
 
 def _git_contents(root: Path, digests: Sequence[bytes]) -> dict[bytes, bytes]:
-    """The content of those of ``digests`` (blob ids) that git holds at ``root``, by one
-    ``git cat-file --batch``; what it lacks (or cannot read) is left out."""
-    import subprocess
+    """The content of those of ``digests`` (blob ids) that git holds at ``root``; what it
+    lacks, or cannot read, is left out."""
+    from convergio_gate.errors import GitError
+    from convergio_gate.gates.select import read_blobs
 
-    wanted = list(dict.fromkeys(digests))
     try:
-        proc = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=root,
-            input="".join(f"{d.hex()}\n" for d in wanted).encode(),
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
+        found = read_blobs(root, [d.hex() for d in digests])
+    except (GitError, OSError):
         return {}
-    if proc.returncode != 0:
-        return {}
-    out = proc.stdout
-    found: dict[bytes, bytes] = {}
-    at = 0
-    for digest in wanted:
-        end = out.find(b"\n", at)
-        if end < 0:
-            break
-        header = out[at:end].split()
-        at = end + 1
-        if len(header) != 3:  # "<name> missing" (or ambiguous)
-            continue
-        size = int(header[2])
-        if header[1] == b"blob" and header[0] == digest.hex().encode():
-            found[digest] = out[at : at + size]
-        at += size + 1
-    return found
+    return {bytes.fromhex(oid): data for oid, data in found.items()}
 
 
 def _classes_of(path: str, data: bytes, old: IndexState, digest: bytes) -> list[ClassEntry]:
@@ -2017,16 +1994,6 @@ WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 DIGIT_BYTES = frozenset(b"0123456789")
 
 
-def _occurrences(data: bytes, tokens: set[bytes]) -> dict[bytes, list[int]]:
-    """Where each of ``tokens`` occurs in ``data`` as a whole identifier token."""
-    found: dict[bytes, list[int]] = {}
-    for token in tokens:
-        starts = _token_starts(data, token, 0, len(data))
-        if starts:
-            found[token] = starts
-    return found
-
-
 def _token_starts(data: bytes, token: bytes, lo: int, hi: int, first: bool = False) -> list[int]:
     """Where ``token`` starts in ``data`` as a whole identifier token, at offsets in
     [``lo``, ``hi``) (judged by the bytes around it, in or out of that range); with
@@ -2113,7 +2080,7 @@ def lexical_ranges(
             continue  # some occurrence is in another file
         found = occurrences.get(name)
         if found is None:
-            found = occurrences[name] = _occurrences(data, {name}).get(name, [])
+            found = occurrences[name] = _token_starts(data, name, 0, len(data))
         if total > len(found):
             continue  # some occurrence is in another file
         if total == len(found) and found:
@@ -2485,12 +2452,12 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
 def _by_text(files: Sequence[SourceFile]) -> list[SourceFile]:
     """Those of ``files`` whose definitions :func:`lexical_ranges` reads (none when
     there are too few for it to be worth waiting for the index)."""
-    out = []
-    for source in files:
-        language = source.language or lang.detect(source.path, source.data[:256])
-        if language in DEF_SITES and not source.is_binary:
-            out.append(source)
+    out = [f for f in files if _language_of(f) in DEF_SITES and not f.is_binary]
     return out if len(out) >= FILTER_MIN_FILES else []
+
+
+def _language_of(source: SourceFile) -> str:
+    return source.language or lang.detect(source.path, source.data[:256]) or ""
 
 
 def _ranged(
@@ -2503,14 +2470,13 @@ def _ranged(
     key_of = index.key
     ranges: dict[str, list[tuple[int, int]]] = {}
     for source in files:
-        language = source.language or lang.detect(source.path, source.data[:256])
         own = index.kept_counts(source)
 
         def count(token: bytes, own: Mapping[bytes, int] | None = own) -> tuple[int, int | None]:
             key = key_of(token)
             return totals.get(key, 0), None if own is None else own.get(key, 0)
 
-        found = lexical_ranges(source.data, language or "", count)
+        found = lexical_ranges(source.data, _language_of(source), count)
         if found:
             ranges[source.path] = found
     todo = [f for f in files if f.path in ranges]

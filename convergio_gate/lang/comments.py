@@ -180,6 +180,21 @@ def comment_regions(language: str, data: bytes) -> list[Span] | None:
     comment start to where such a comment would end (a start inside a string makes a
     range too, so they hold more than the comments). None when ``language``'s comments
     cannot be told by their start (:data:`COMMENT_STARTS`)."""
+    global _LAST_REGIONS
+    last = _LAST_REGIONS
+    if last is not None and last[1] is data and last[0] == language:
+        return last[2]  # the same file, asked again by the next gate
+    regions = _comment_regions(language, data)
+    _LAST_REGIONS = (language, data, regions)
+    return regions
+
+
+#: The last answer of :func:`comment_regions`: the debt and stub gates ask it of the
+#: same file one after the other (callers do not change the list).
+_LAST_REGIONS: tuple[str, bytes, list[Span] | None] | None = None
+
+
+def _comment_regions(language: str, data: bytes) -> list[Span] | None:
     starts = COMMENT_STARTS.get(language)
     if starts is None:
         return None

@@ -220,3 +220,14 @@ def test_the_staged_reader_leaves_no_process_behind(repo: Path) -> None:
     del selection
     gc.collect()
     assert not started & set(listing.read_text().split())  # gone, and reaped
+
+
+def test_blobs_are_read_in_one_batch_and_what_git_lacks_is_left_out(repo: Path) -> None:
+    (repo / "a.txt").write_bytes(b"first\n")
+    (repo / "b.bin").write_bytes(b"\0\n" * 3)
+    git(repo, "add", "a.txt", "b.bin")
+    a, b = blob_oid(b"first\n"), blob_oid(b"\0\n" * 3)
+    missing = blob_oid(b"never added\n")
+    found = select.read_blobs(repo, [a, missing, b, a])
+    assert found == {a: b"first\n", b: b"\0\n" * 3}
+    assert select.read_blobs(repo, []) == {}

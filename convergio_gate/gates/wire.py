@@ -2409,12 +2409,12 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
             covered = {}  # usable only against the very state they were worked out against
         if early is None:
             rest = [f for f in files if f.path not in covered]
-            todo = index.may_define_dead(rest)
+            todo = _to_parse(index.may_define_dead(rest), index, store)
             pending = file_candidates(todo, ctx, store) if todo else dict
         else:
             started = {f.path for f in rest}
             dropped = [] if covered else [f for f in files if f.path not in started]
-            more = index.may_define_dead(dropped) if dropped else []
+            more = _to_parse(index.may_define_dead(dropped), index, store) if dropped else []
             pending = _merged(early, file_candidates(more, ctx, store) if more else dict)
             rest = [f for f in files if f.path not in covered]
     else:  # no index yet: parse (in the workers, when there are many) while it is built
@@ -2466,6 +2466,19 @@ def _ranged(
     """Start finding the candidates of ``files`` only where :func:`lexical_ranges` says
     they may be, by ``index``: a file with none is not parsed at all. What is found is
     not stored (it is not every candidate of the file)."""
+    ranges = _text_ranges(files, index)
+    todo = [f for f in files if f.path in ranges]
+    if not todo:
+        return dict
+    submit: Submit = ctx.extra.get("submit") or _serial
+    wait = submit(functools.partial(ranged_candidates_packed, ranges), todo, parses=True)
+    return lambda: {f.path: rows for f, rows in zip(todo, wait(), strict=True)}
+
+
+def _text_ranges(
+    files: Sequence[SourceFile], index: ReferenceIndex
+) -> dict[str, list[tuple[int, int]]]:
+    """:func:`lexical_ranges` of each of ``files`` by ``index``, for those with any."""
     totals = index.lookup()
     key_of = index.key
     ranges: dict[str, list[tuple[int, int]]] = {}
@@ -2479,12 +2492,29 @@ def _ranged(
         found = lexical_ranges(source.data, _language_of(source), count)
         if found:
             ranges[source.path] = found
-    todo = [f for f in files if f.path in ranges]
-    if not todo:
-        return dict
-    submit: Submit = ctx.extra.get("submit") or _serial
-    wait = submit(functools.partial(ranged_candidates_packed, ranges), todo, parses=True)
-    return lambda: {f.path: rows for f, rows in zip(todo, wait(), strict=True)}
+    return ranges
+
+
+def _to_parse(
+    files: Sequence[SourceFile], index: ReferenceIndex, store: DefinitionStore
+) -> list[SourceFile]:
+    """Those of ``files`` (each of which may define something unreferenced, by its token
+    counts) whose candidates must be found by parsing: the store has them for some,
+    and of those whose definitions :func:`lexical_ranges` reads, a file in which it
+    finds none that may be unreferenced has no candidate that matters now. (Those
+    parsed are parsed whole, so what they give is stored.)"""
+    if len(files) < FILTER_MIN_FILES:
+        return list(files)  # parsing a few files costs less than reading them
+    textual = [
+        f
+        for f in files
+        if _language_of(f) in DEF_SITES and not f.is_binary and store.get(f.path, f.oid) is None
+    ]
+    if not textual:
+        return list(files)
+    ranges = _text_ranges(textual, index)
+    dropped = {id(f) for f in textual if f.path not in ranges}
+    return [f for f in files if id(f) not in dropped]
 
 
 def _merged(

@@ -1034,6 +1034,32 @@ def test_a_file_whose_every_token_occurs_elsewhere_is_not_parsed(
     assert parsed == ["new.py"]
 
 
+@pytest.mark.usefixtures("fresh_memory")
+@pytest.mark.parametrize(("few", "parsed_now"), [(0, ["lib.py"]), (2, ["app.py", "lib.py"])])
+def test_after_a_change_only_files_with_a_definition_left_by_the_text_are_parsed(
+    few: int, parsed_now: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first whole-repository run reads Python definitions by text and stores no
+    file's candidates. After a change (the index stored), of the files whose token
+    counts allow something unreferenced, only those where the text leaves a definition
+    that may be are parsed: `local.py` has a name no other file has, but uses it after
+    the definition ends. ``few``: below it, the changed file goes first on its own."""
+    monkeypatch.setattr(wire, "FILTER_MIN_FILES", few)
+    files = {
+        "lib.py": "def used():\n    return 1\n\n\ndef spare():\n    return 2\n",
+        "local.py": "def helper():\n    return 1\n\n\nvalue = helper()\n",
+        "app.py": "from lib import used\n\nused()\n",
+    }
+    ctx = git_repo(tmp_path, files)
+    checked = sorted(files)
+    assert dead_names(wire.WireGate().check(sources(tmp_path, checked), ctx)) == {"spare"}
+    write(tmp_path, {"app.py": "from lib import used\n\nused()\nused()\n"})
+    parsed = count_parses(monkeypatch)
+    found = wire.WireGate().check(sources(tmp_path, checked), context(tmp_path))
+    assert dead_names(found) == {"spare"}
+    assert parsed == parsed_now
+
+
 def test_no_cache_builds_everything_from_the_files_and_stores_nothing(tmp_path: Path) -> None:
     """`check --no-cache`: a suspect cache is neither read nor written."""
     files = {"app/a.py": "def used():\n    pass\n\n\ndef dead():\n    pass\n", "b.py": "used()\n"}

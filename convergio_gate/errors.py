@@ -46,6 +46,13 @@ class FatalError(Exception):
             return f"{self.message}\n  to fix: {self.fix}"
         return self.message
 
+    def fixed_by(self, fix: str) -> FatalError:
+        """This error with ``fix`` as its hint, unless it has one already."""
+        if not self.fix:
+            self.fix = fix
+            self.args = (self.render(),)
+        return self
+
 
 class UsageError(FatalError):
     """The command line is wrong."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convergio_gate.errors import InputError
 from convergio_gate.gates._base import Finding, SourceFile
 
 WAIVER = re.compile(
@@ -158,9 +159,16 @@ def load_baseline(root: Path) -> dict[str, BaselineEntry]:
         ),
         expected="the baseline",
     )
-    data = validate_document(
-        yamlio.load(path, BASELINE_PATH, max_bytes=64 << 20), schema, BASELINE_PATH
-    )
+    try:
+        data = validate_document(
+            yamlio.load(path, BASELINE_PATH, max_bytes=64 << 20), schema, BASELINE_PATH
+        )
+    except InputError as error:
+        raise error.fixed_by(
+            f"correct the entry, or write the file again with `convergio-gate baseline` "
+            f"(it lists the findings of now); `git checkout {BASELINE_PATH}` restores "
+            f"the committed one"
+        ) from None
     return {e["fingerprint"]: BaselineEntry(**e) for e in data["findings"]}
 
 

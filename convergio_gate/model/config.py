@@ -139,7 +139,7 @@ def schema() -> dict[str, Any]:
         def convert(self, value: Any, loc: Loc) -> dict[str, Any]:
             data: dict[str, Any] = Json().convert(value, loc)
             if not isinstance(data, dict):
-                raise loc.error(f"expected {self.expected}")
+                raise loc.wants(self.expected)
             known = {
                 "enabled": Bool(),
                 "severity": Enum(("error", "warning", "note")),

@@ -39,6 +39,12 @@ class Loc:
     def error(self, message: str, fix: str | None = None) -> InputError:
         return InputError(message, path=self.label, line=self.line, key=self.key or None, fix=fix)
 
+    def wants(self, what: str, got: str | None = None, fix: str | None = None) -> InputError:
+        """ "expected ``what``, got ``got``", and how to fix it: ``fix``, else to give it."""
+        message = f"expected {what}" if got is None else f"expected {what}, got {got}"
+        place = f"set `{self.key}` to" if self.key else "make the whole file"
+        return self.error(message, fix=fix or f"{place} {what}")
+
 
 def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
@@ -64,6 +70,10 @@ def root_loc(doc: Any, label: str) -> Loc:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return "a list"
     text = repr(value) if isinstance(value, str) else type(value).__name__
     if isinstance(value, (bool, int, float)) or value is None:
         text = (
@@ -86,7 +96,7 @@ class Kind(abc.ABC):
         """Check ``value`` and return it as a plain Python value, or raise InputError."""
 
     def wrong(self, value: Any, loc: Loc) -> InputError:
-        return loc.error(f"expected {self.expected}, got {_show(value)}")
+        return loc.wants(self.expected, _show(value))
 
 
 @dataclass(frozen=True)
@@ -101,9 +111,9 @@ class Str(Kind):
             raise self.wrong(value, loc)
         text = str(value)
         if not text and not self.allow_empty:
-            raise loc.error(f"expected {self.expected}, got an empty string")
+            raise loc.wants(self.expected, "an empty string")
         if len(text) > self.max_len:
-            raise loc.error(f"expected {self.expected} of at most {self.max_len} characters")
+            raise loc.wants(f"{self.expected} of at most {self.max_len} characters")
         if self.pattern is not None and not self.pattern.match(text):
             raise self.wrong(value, loc)
         return text
@@ -119,9 +129,9 @@ class Int(Kind):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.wrong(value, loc)
         if self.minimum is not None and value < self.minimum:
-            raise loc.error(f"expected {self.expected} >= {self.minimum}, got {value}")
+            raise loc.wants(f"{self.expected} >= {self.minimum}", str(value))
         if self.maximum is not None and value > self.maximum:
-            raise loc.error(f"expected {self.expected} <= {self.maximum}, got {value}")
+            raise loc.wants(f"{self.expected} <= {self.maximum}", str(value))
         return int(value)
 
 
@@ -135,9 +145,9 @@ class Number(Kind):
             raise self.wrong(value, loc)
         number = float(value)
         if number != number or number in (float("inf"), float("-inf")):
-            raise loc.error(f"expected {self.expected}, got {value}")
+            raise loc.wants(self.expected, str(value))
         if self.minimum is not None and number < self.minimum:
-            raise loc.error(f"expected {self.expected} >= {self.minimum}, got {value}")
+            raise loc.wants(f"{self.expected} >= {self.minimum}", str(value))
         return number
 
 
@@ -164,7 +174,7 @@ class Enum(Kind):
             return str(value)
         near = difflib.get_close_matches(str(value), self.choices, n=1)
         fix = f"did you mean '{near[0]}'?" if near else None
-        raise loc.error(f"expected {self.expected}, got {_show(value)}", fix=fix)
+        raise loc.wants(self.expected, _show(value), fix=fix)
 
 
 @dataclass(frozen=True)
@@ -229,7 +239,7 @@ class ListOf(Kind):
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise self.wrong(value, loc)
         if len(value) > self.max_items:
-            raise loc.error(f"expected at most {self.max_items} items, got {len(value)}")
+            raise loc.wants(f"at most {self.max_items} items", str(len(value)))
         out: list[Any] = []
         seen: set[Any] = set()
         for index, item in enumerate(value):
@@ -260,7 +270,7 @@ class MapOf(Kind):
         if not isinstance(value, Mapping):
             raise self.wrong(value, loc)
         if len(value) > self.max_items:
-            raise loc.error(f"expected at most {self.max_items} keys, got {len(value)}")
+            raise loc.wants(f"at most {self.max_items} keys", str(len(value)))
         out: dict[str, Any] = {}
         for key, item in value.items():
             key_loc = loc.at_key(value, str(key))

@@ -111,6 +111,26 @@ def test_baseline_accepts_todays_findings_and_is_stable(repo: Path, cg: CLI, ban
     assert code == 1 and [f["line"] for f in report["findings"]] == [2]
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "version: 1\nfindings:\n  - fingerprint: 12\n",
+            "baseline.yaml:3: findings[0].fingerprint",
+        ),
+        ("findings: [\n", "baseline.yaml:2: not valid YAML"),
+    ],
+)
+def test_a_broken_baseline_is_a_usage_error_that_says_how_to_fix_it(
+    repo: Path, cg: CLI, banana: None, text: str, where: str
+) -> None:
+    write(repo, "a.py", "x = 1\n")
+    write(repo, ".convergio/baseline.yaml", text)
+    result = cg("check", "--gate", "banana", "a.py")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert where in result.err and "to fix:" in result.err
+
+
 def test_diff_mode_counts_only_added_lines(repo: Path, cg: CLI, banana: None) -> None:
     write(repo, "old.py", "BANANA = 'old'\n")
     git(repo, "add", "-A")

@@ -45,6 +45,18 @@ def test_wrong_type_names_key_path_line_and_expectation() -> None:
     assert "expected an evidence kind" in err.message and "got 3" in err.message
 
 
+def test_a_wrong_value_says_what_to_write_there() -> None:
+    err = error(GOOD.replace("requires: [test]", "requires: [test, 3]"))
+    assert err.fix is not None and "set `requires[1]` to an evidence kind" in err.fix
+    err = error(GOOD.replace("requires: [test]", "requires: {test: 1}"))
+    assert "got a mapping" in err.message and "CommentedMap" not in str(err)
+    assert err.fix is not None and err.fix.startswith("set `requires` to a list")
+    with pytest.raises(InputError) as info:
+        Task.from_doc(yamlio.parse("- 1\n", "t1.yaml"), "p", "t1.yaml", "t1")
+    assert "got a list" in info.value.message
+    assert info.value.fix is not None and info.value.fix.startswith("make the whole file")
+
+
 def test_misspelt_state_is_suggested() -> None:
     err = error(GOOD.replace("status: pending", "status: doen"))
     assert err.key == "status" and "did you mean 'done'?" in str(err)

@@ -2498,13 +2498,13 @@ def _text_ranges(
 def _to_parse(
     files: Sequence[SourceFile], index: ReferenceIndex, store: DefinitionStore
 ) -> list[SourceFile]:
-    """Those of ``files`` (each of which may define something unreferenced, by its token
-    counts) whose candidates must be found by parsing: the store has them for some,
-    and of those whose definitions :func:`lexical_ranges` reads, a file in which it
-    finds none that may be unreferenced has no candidate that matters now. (Those
-    parsed are parsed whole, so what they give is stored.)"""
+    """Those of ``files`` (each may define something unreferenced, by its token counts)
+    to find the candidates of, from the store or by parsing. A file the store has
+    nothing for, whose definitions :func:`lexical_ranges` reads, is left out when it
+    finds none there that may be unreferenced against ``index``: it has no candidate
+    that matters now. (The rest are parsed whole, so what they give is stored.)"""
     if len(files) < FILTER_MIN_FILES:
-        return list(files)  # parsing a few files costs less than reading them
+        return list(files)  # as may_define_dead: a few files cost little to parse
     textual = [
         f
         for f in files

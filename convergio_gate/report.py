@@ -164,12 +164,33 @@ def findings_text(findings: Sequence[Finding]) -> Any:
     return text
 
 
-def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def text_of(outcome: Outcome, chain_head: str | None = None) -> str:
+    """What :func:`print_text` writes, unstyled (``check --format text --output FILE``)."""
+    import io
+
+    from rich.console import Console
+
+    from convergio_gate.console import PIPE_WIDTH
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, highlight=False, width=PIPE_WIDTH, color_system=None, force_terminal=False
+    )
+    print_text(outcome, chain_head, console)
+    return buffer.getvalue()
+
+
+def print_text(outcome: Outcome, chain_head: str | None = None, console: Any = None) -> None:
+    """The report for people, on standard output (or on ``console``)."""
     errors = sum(1 for f in outcome.findings if f.severity == "error")
     others = len(outcome.findings) - errors
     files = len(outcome.selection.files)
     stats = (
-        f"{files} files, {outcome.scanned} scanned, {outcome.cached} from cache, "
+        f"{_many(files, 'file')}, {outcome.scanned} scanned, {outcome.cached} from cache, "
         f"{outcome.seconds:.2f}s"
     )
     extra = []
@@ -178,9 +199,9 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
     if outcome.baselined:
         extra.append(f"{len(outcome.baselined)} in the baseline")
     if others:
-        extra.append(f"{others} warnings")
+        extra.append(_many(others, "warning"))
     tail = f" ({', '.join(extra)})" if extra else ""
-    if not (outcome.findings or outcome.selection.skipped or outcome.waived):
+    if console is None and not (outcome.findings or outcome.selection.skipped or outcome.waived):
         # A clean run says one line: written without rich when rich would not style it.
         import sys
 
@@ -193,10 +214,11 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
 
     from convergio_gate.console import out, styled
 
-    console = out()
+    if console is None:
+        console = out()
     if outcome.findings:
         text = findings_text(outcome.findings)
-        if styled(console.file):
+        if console.is_terminal and styled(console.file):
             console.print(text, soft_wrap=True, highlight=False)
         else:  # nothing to style: rich would write the text as it is, only slower
             console.file.write(text.plain + "\n")
@@ -208,7 +230,8 @@ def print_text(outcome: Outcome, chain_head: str | None = None) -> None:
         )
     head = f"  [dim]chain head {chain_head[:12]}[/]" if chain_head else ""
     if outcome.refused:
-        console.print(f"[bold red]refused[/]: {errors} findings{tail}  [dim]{stats}[/]{head}")
+        found = _many(errors, "finding")
+        console.print(f"[bold red]refused[/]: {found}{tail}  [dim]{stats}[/]{head}")
     else:
         console.print(f"[bold green]clean[/]{tail}  [dim]{stats}[/]{head}")
 

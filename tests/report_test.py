@@ -125,6 +125,22 @@ def test_output_to_something_not_a_file_is_written_to_not_replaced(
     assert json.loads(received[0])["findings"][0]["path"] == "a.py"
 
 
+def test_a_text_report_to_a_file_is_the_text_report(
+    repo: Path, cg: CLI, banana: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--format text --output FILE` writes what the terminal shows, without colour even
+    when colour is forced (it used to write the JSON report)."""
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    (repo / "a.py").write_text("x = 'BANANA'\n")
+    out = repo / "report.txt"
+    result = cg("check", "--gate", "banana", "--format", "text", "--output", str(out), "a.py")
+    assert result.code == 1, result.err
+    text = out.read_text()
+    assert text.startswith("a.py:1:6: banana/no-banana ") and "\x1b" not in text
+    assert "refused: 1 finding " in text and "peel it" in text
+    assert "banana/no-banana" in result.out and "\x1b" in result.out  # the terminal: coloured
+
+
 def test_the_json_report_puts_each_record_on_a_line_of_its_own() -> None:
     from convergio_gate import report
 

@@ -239,7 +239,7 @@ def emit(outcome: engine.Outcome, fmt: str, output: str | None, head: str | None
     elif fmt == "github":
         text = report.as_github(outcome)
     else:
-        text = report.dumps(report.as_json(outcome, head), records=True)
+        text = report.text_of(outcome, head)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -247,5 +247,4 @@ def emit(outcome: engine.Outcome, fmt: str, output: str | None, head: str | None
     from convergio_gate.model import yamlio
 
     yamlio.write_output(Path(output), text)
-    if fmt != "text":
-        report.print_text(outcome, head)
+    report.print_text(outcome, head)

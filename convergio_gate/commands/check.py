@@ -136,7 +136,26 @@ def _history(
         total.cached += part.cached
         total.seconds += part.seconds
     total.selection.subject = f"history of {rev or 'HEAD'} ({len(commits)} commits)"
+    if any(f.gate == WIRE for f in total.findings):
+        dead = engine.run(
+            root,
+            select.select_at(root, rev or "HEAD", sorted({f.path for f in total.findings})),
+            [WIRE],
+            config,
+            baseline=baseline,
+            cache=cache,
+            jobs=jobs,
+            cache_dir=cache_dir,
+            no_cache=cache is None,
+        )
+        still = {f.fingerprint for f in dead.findings}
+        total.findings = [f for f in total.findings if f.gate != WIRE or f.fingerprint in still]
     return total
+
+
+#: The wire gate's id: in ``--history``, what it found unreferenced when a commit added it
+#: counts only if it still is at the end (code used later was not dead).
+WIRE = "wire"
 
 
 def record(

@@ -34,6 +34,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from convergio_gate import afterwards
 from convergio_gate.errors import GitError, UsageError
@@ -549,7 +550,15 @@ def select_diff(root: Path, spec: str) -> Selection:
             continue
         selection.added[path] = lines
         selection.files.append(make_source(path, data))
-    tree = head.tree
+    _read_tree(g, head.tree, selection)
+    return selection
+
+
+def _read_tree(g: Any, tree: Any, selection: Selection) -> None:
+    """Make ``tree`` (of the pygit2 repository of ``g``) the repository ``selection``'s
+    repository-wide gates see."""
+    import pygit2
+
     blobs = dict(_tree_paths(g.repo, tree, ""))
     paths = list(blobs)
 
@@ -565,6 +574,27 @@ def select_diff(root: Path, spec: str) -> Selection:
     selection.list_files = lambda: paths
     selection.read_file = read
     selection.known_oids = lambda wanted: {p: blobs[p] for p in wanted if p in blobs}
+
+
+def select_at(root: Path, rev: str, paths: Sequence[str]) -> Selection:
+    """Those of ``paths`` that ``rev`` has, as it has them, every line counting, in the
+    repository as ``rev`` has it."""
+    import pygit2
+
+    from convergio_gate.gitio import Git
+
+    g = Git.discover(root)
+    commit = g.resolve_commit(rev)
+    tree = commit.tree
+    selection = Selection("files", f"commit {str(commit.id)[:12]}", [], commit=str(commit.id))
+    for path in paths:
+        try:
+            obj = tree[path]
+        except KeyError:
+            continue
+        if obj.type_str == "blob" and obj.filemode != 0o120000:
+            selection.files.append(make_source(path, g.repo[obj.id].peel(pygit2.Blob).data))
+    _read_tree(g, tree, selection)
     return selection
 
 

@@ -168,6 +168,24 @@ def test_history_mode_finds_what_any_commit_added(repo: Path, cg: CLI, banana: N
     assert code == 1 and report["findings"][0]["commit"]
 
 
+def test_history_reports_code_unused_when_added_only_if_it_still_is(repo: Path, cg: CLI) -> None:
+    """A function added in one commit and called from the next was not dead code: in
+    history mode the wire gate reports what nothing references at the end too."""
+    write(repo, "lib.py", "def helper():\n    return 1\n\n\ndef spare():\n    return 2\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "add")
+    write(repo, "app.py", "from lib import helper\n\nhelper()\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "use")
+    result = cg("check", "--history", "--gate", "wire", "--format", "json", "--no-record")
+    assert result.code == 1, result.err
+    assert [f["preview"] for f in json.loads(result.out)["findings"]] == ["lib.spare"]
+    write(repo, "app.py", "from lib import helper, spare\n\nhelper()\nspare()\n")
+    git(repo, "commit", "-q", "-am", "use the other")
+    result = cg("check", "--history", "--gate", "wire", "--format", "json", "--no-record")
+    assert result.code == 0 and json.loads(result.out)["findings"] == []
+
+
 def test_results_are_cached_by_blob(repo: Path, cg: CLI, banana: None) -> None:
     for n in range(5):
         write(repo, f"f{n}.py", f"x = {n}\n")

@@ -1812,6 +1812,13 @@ def entry_points(paths: Iterable[str], read: Reader) -> EntryPoints:
 # ----------------------------------------------------------------------- exemptions
 
 
+@functools.lru_cache(maxsize=1024)
+def _builds_from(prefix: bytes) -> re.Pattern[bytes]:
+    """A string that builds names from ``prefix``: the prefix in quotes followed by
+    ``+``, or followed by ``%`` or ``{`` inside the string (``"on_%s"``, ``f"visit_{k}"``)."""
+    return re.compile(rb"""(['"])""" + re.escape(prefix) + rb"(?:\1\s*\+|%|\{)")
+
+
 @dataclass
 class Judge:
     """Decides which rule, if any, exempts an unreferenced definition."""
@@ -1820,6 +1827,9 @@ class Judge:
     index: ReferenceIndex
     entries: EntryPoints
     public: tuple[str, ...]
+    read: Reader = field(default=lambda path: None)
+    #: (path, prefix) -> whether a string of that file builds names from the prefix.
+    _builds: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def exemption(self, d: Definition) -> str | None:
         checks = (
@@ -1832,6 +1842,7 @@ class Judge:
             ("exempt-exports", self.is_exported),
             ("exempt-overrides", self.is_override),
             ("exempt-registered", self.is_registered),
+            ("exempt-dispatch", self.is_dispatched),
         )
         for rule_id, check in checks:
             if check(d):
@@ -1903,6 +1914,29 @@ class Judge:
         if d.kind != "class":
             return False
         return self.leaves_repo(d.bases, None, _family(d.language)) or self.discovered(d.bases)
+
+    def is_dispatched(self, d: Definition) -> bool:
+        """Whether a string of ``d``'s own file builds its name at run time from a
+        prefix of it that ends in ``_``: ``getattr(self, "do_" + command)``,
+        ``f"visit_{kind}"``, ``"on_%s" % event``, ``"handle_{}".format(kind)``. (Only
+        its own file: in a large repository, some file builds names from ``get_`` or
+        ``is_``, and that says nothing about this one's.)"""
+        name = d.name
+        data: bytes | None = None
+        for i in range(1, len(name) - 1):
+            if name[i] != "_" or name[i - 1] == "_":
+                continue
+            prefix = name[: i + 1]
+            built = self._builds.get((d.path, prefix))
+            if built is None:
+                if data is None:
+                    data = self.read(d.path) or b""
+                token = prefix.encode()
+                built = token in data and _builds_from(token).search(data) is not None
+                self._builds[(d.path, prefix)] = built
+            if built:
+                return True
+        return False
 
     def discovered(self, bases: Sequence[str], seen: set[str] | None = None) -> bool:
         """Whether an ancestor is one the repository finds subclasses of by walking them
@@ -2433,7 +2467,8 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     dead = _dead(rest, pending(), index, store)
     judged: list[tuple[Definition, str | None]] = []
     if dead:
-        judge = Judge(policy(), index, entry_points(paths, _reader(ctx, files)), public)
+        read = _reader(ctx, files)
+        judge = Judge(policy(), index, entry_points(paths, read), public, read)
         judged = [(d, judge.exemption(d)) for d in dead]
     if _unchanged(index):
         fresh: dict[str, list[tuple[Any, ...]]] = {

@@ -2800,6 +2800,55 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
                     "c": wire_c,
                     "bash": wire_bash,
                 }[lang](corpus, rng, names, idx)
+    # Added later, from a generator of their own, so the items above stay as they were.
+    dispatch = random.Random(rng.random())
+    for idx in range(10 * scale):
+        wire_python_dispatch(corpus, dispatch, names, idx)
+
+
+def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """A class that reaches its handlers by a name built at run time (hard negatives),
+    and one handler whose prefix is only named, not built upon (a positive)."""
+    base = f"wire/python/dispatch_{idx}"
+    mod = "_".join(nm.words(2))
+    fb = corpus.file(f"{base}/{mod}.py", "python")
+    c = nm.pascal()
+    prefix = pick(rng, ["on_", "do_", "handle_", "apply_", "_process_"])
+    build = pick(
+        rng,
+        [
+            f'getattr(self, "{prefix}" + kind)',
+            f'getattr(self, f"{prefix}{{kind}}")',
+            f'getattr(self, "{prefix}%s" % kind)',
+            f'getattr(self, "{prefix}{{}}".format(kind))',
+        ],
+    )
+    fb.add(f'"""Events for the {mod} pipeline."""\n')
+    fb.add(f"\nclass {c}:", wl("negative", "used-class", 1, (1, 1), kind="class"))
+    fb.add(
+        f"    def dispatch(self, kind, payload):\n        return {build}(payload)",
+        wl("negative", "called-method", kind="method"),
+    )
+    for _ in range(rng.randint(2, 4)):
+        fb.add(
+            f"\n    def {prefix}{nm.snake()}(self, payload):\n        return payload",
+            wl("negative", "dispatch", 1, (1, 1), kind="method"),
+        )
+    fb.blank()
+    more = f"{mod}_more"
+    other = nm.pascal()
+    fm = corpus.file(f"{base}/{more}.py", "python")
+    fm.add(f'"""More events."""\n\nPREFIX = "{prefix}"\n')
+    fm.add(f"\nclass {other}:", wl("negative", "used-class", 1, (1, 1), kind="class"))
+    fm.add(
+        f"    def {prefix}{nm.snake()}(self, payload):\n        return PREFIX",
+        wl("positive", "dispatch-prefix-only-named", kind="method"),
+    )
+    fm.blank()
+    corpus.write_raw(
+        f"{base}/run_{mod}.py",
+        f"import {mod}\nimport {more}\n\nprint({mod}.{c}().dispatch('x', 1), {more}.{other}())\n",
+    )
 
 
 # ------------------------------------------------------------------------------ main

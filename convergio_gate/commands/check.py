@@ -136,10 +136,11 @@ def _history(
         total.cached += part.cached
         total.seconds += part.seconds
     total.selection.subject = f"history of {rev or 'HEAD'} ({len(commits)} commits)"
-    if any(f.gate == WIRE for f in total.findings):
+    dead_paths = sorted({f.path for f in total.findings if f.gate == WIRE})
+    if dead_paths:
         dead = engine.run(
             root,
-            select.select_at(root, rev or "HEAD", sorted({f.path for f in total.findings})),
+            select.select_at(root, rev or "HEAD", dead_paths),
             [WIRE],
             config,
             baseline=baseline,

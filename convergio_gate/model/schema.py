@@ -40,7 +40,8 @@ class Loc:
         return InputError(message, path=self.label, line=self.line, key=self.key or None, fix=fix)
 
     def wants(self, what: str, got: str | None = None, fix: str | None = None) -> InputError:
-        """ "expected ``what``, got ``got``", and how to fix it: ``fix``, else to give it."""
+        """The error "expected ``what``, got ``got``", with how to fix it: ``fix``, or
+        else to give ``what`` there."""
         message = f"expected {what}" if got is None else f"expected {what}, got {got}"
         place = f"set `{self.key}` to" if self.key else "make the whole file"
         return self.error(message, fix=fix or f"{place} {what}")

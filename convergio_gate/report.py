@@ -214,11 +214,12 @@ def print_text(outcome: Outcome, chain_head: str | None = None, console: Any = N
 
     from convergio_gate.console import out, styled
 
+    given = console is not None  # then written as it is, unstyled
     if console is None:
         console = out()
     if outcome.findings:
         text = findings_text(outcome.findings)
-        if console.is_terminal and styled(console.file):
+        if not given and styled(console.file):
             console.print(text, soft_wrap=True, highlight=False)
         else:  # nothing to style: rich would write the text as it is, only slower
             console.file.write(text.plain + "\n")

@@ -110,12 +110,12 @@ def _history(
 ) -> engine.Outcome:
     commits = select.history_commits(root, rev or "HEAD")
     total = engine.Outcome(select.Selection("history", f"history of {rev or 'HEAD'}", []), gate_ids)
-    seen: set[str] = set()
-    for commit in commits:
-        part = engine.run(
+
+    def run(selection: select.Selection, gates: list[str]) -> engine.Outcome:
+        return engine.run(
             root,
-            select.select_commit(root, commit),
-            gate_ids,
+            selection,
+            gates,
             config,
             baseline=baseline,
             cache=cache,
@@ -123,6 +123,10 @@ def _history(
             cache_dir=cache_dir,
             no_cache=cache is None,
         )
+
+    seen: set[str] = set()
+    for commit in commits:
+        part = run(select.select_commit(root, commit), gate_ids)
         for finding in part.findings:
             marker = f"{finding.fingerprint}:{finding.secret_sha256 or ''}"
             if marker not in seen:
@@ -138,17 +142,7 @@ def _history(
     total.selection.subject = f"history of {rev or 'HEAD'} ({len(commits)} commits)"
     dead_paths = sorted({f.path for f in total.findings if f.gate == WIRE})
     if dead_paths:
-        dead = engine.run(
-            root,
-            select.select_at(root, rev or "HEAD", dead_paths),
-            [WIRE],
-            config,
-            baseline=baseline,
-            cache=cache,
-            jobs=jobs,
-            cache_dir=cache_dir,
-            no_cache=cache is None,
-        )
+        dead = run(select.select_at(root, rev or "HEAD", dead_paths), [WIRE])
         still = {f.fingerprint for f in dead.findings}
         total.findings = [f for f in total.findings if f.gate != WIRE or f.fingerprint in still]
     return total

@@ -232,7 +232,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "2"  # Go methods: only unexported or marker-named ones may be empty
+    version = "3"  # methods of a class named for doing nothing may be empty
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -324,8 +324,9 @@ class StubGate:
         noop = self.rules.noop_names
         if noop.search(name) is not None:
             return True
-        if lang == "go" and noop.search(_go_receiver(unit)) is not None:
-            return True  # a method of a type named for doing nothing (nopCloser)
+        owner = _go_receiver(unit) if lang == "go" else _class_name(unit)
+        if noop.search(owner) is not None:
+            return True  # a method of a type named for doing nothing (nopCloser, NoOpCache)
         if _ignores_arguments(lang, unit):
             return True
         if lang == "go":
@@ -685,6 +686,31 @@ def _go_marker(unit: Node, name: str, exported_markers: re.Pattern[str]) -> bool
     if params is None or params.named_child_count != 0:
         return False
     return not name[:1].isupper() or exported_markers.search(name) is not None
+
+
+#: Nodes that name a class, struct or impl block (the methods' type), by language.
+CLASS_NODES = frozenset(
+    {
+        "class_definition",  # Python
+        "class_declaration",  # JavaScript, TypeScript, Java
+        "abstract_class_declaration",  # TypeScript
+        "class",  # a JavaScript class expression, a Ruby class
+        "class_specifier",  # C++
+        "struct_specifier",  # C++
+        "impl_item",  # Rust
+    }
+)
+
+
+def _class_name(unit: Node) -> str:
+    """The name of the class (struct, impl block) ``unit`` is a method of, else ""."""
+    node = unit.parent
+    while node is not None:
+        if node.type in CLASS_NODES:
+            name = node.child_by_field_name("name") or node.child_by_field_name("type")
+            return _text(name) if name is not None else ""
+        node = node.parent
+    return ""
 
 
 def _go_receiver(unit: Node) -> str:

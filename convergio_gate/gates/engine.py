@@ -153,6 +153,7 @@ def run(
                 "start": pool.flush,
                 "hold": pool.hold,
                 "no_cache": no_cache,
+                "workers": pool.workers,
             },
             list_oids=selection.known_oids,
         )
@@ -472,7 +473,7 @@ class _Pool:
         union = list({id(f): f for unit in units for f in unit.files}.values())
         if self.worth_it(union):
             self._to_workers(units, union)
-        elif self.fork_small and self.executor is None and _alone():
+        elif self.fork_small and self.executor is None and alone():
             self._to_children(units)
         else:
             for unit, found in zip(units, _execute(units), strict=True):
@@ -508,7 +509,7 @@ class _Pool:
         union = list({id(f): f for unit in units for f in unit.files}.values())
         chunks = [[union[at] for at in c] for c in self._chunks(union, self.workers)]
         parts, slots, routes = _split(units, chunks)
-        waits = [_once(_forked(functools.partial(_sendable_results, part))) for part in parts]
+        waits = [_once(forked(functools.partial(_sendable_results, part))) for part in parts]
         for u, unit in enumerate(units):
             unit.done = _once(functools.partial(_gathered, unit, u, routes[u], slots, waits))
 
@@ -597,7 +598,7 @@ def _gathered(
     return out
 
 
-def _alone() -> bool:
+def alone() -> bool:
     """Whether this process runs one thread: only then is a bare fork safe (a lock
     another thread holds would stay held in the child)."""
     import threading
@@ -605,7 +606,7 @@ def _alone() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
-def _forked(work: Callable[[], list[Any]]) -> Callable[[], list[Any]]:
+def forked(work: Callable[[], list[Any]]) -> Callable[[], list[Any]]:
     """Run ``work`` in a forked child; the returned wait() gives its result (pickled
     across) or raises what it raised. The child leaves with ``os._exit``: it flushes
     nothing this process has buffered and runs none of its exit handlers."""

@@ -1480,9 +1480,11 @@ class ReferenceIndex:
         overrides: Mapping[str, bytes],
         known: Mapping[str, str] | None = None,
         cached: bool = True,
+        workers: int = 1,
     ) -> ReferenceIndex:
         """The index of ``paths`` (read with ``read``; ``overrides`` win), cache-backed
         unless ``cached`` is false (then built from the files alone, and not stored).
+        ``workers``: how many processes a rebuild may tokenise in (see :func:`_rebuild`).
 
         ``known`` maps paths to the git blob id of their content as ``overrides`` or
         ``read`` give it (the selection knows it without reading, from a stat cache or a
@@ -1525,7 +1527,7 @@ class ReferenceIndex:
         if not changed and not gone:
             return cls(state, stats)._with(store)
         if not stored or len(changed) + len(gone) > len(current) // 2:
-            state = _rebuild(current, changed, state, read, overrides, store, stats)
+            state = _rebuild(current, changed, state, read, overrides, store, stats, workers)
             return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         delta: Counter[bytes] = Counter()
         unkept: list[bytes] = []  # old contents whose counts the cache lost: git may have them
@@ -1541,7 +1543,7 @@ class ReferenceIndex:
         olds = _git_contents(root, unkept) if unkept else {}
         if len(olds) < len(set(unkept)):  # lost: start over rather than guess
             empty = IndexState()
-            state = _rebuild(current, changed, empty, read, overrides, store, stats)
+            state = _rebuild(current, changed, empty, read, overrides, store, stats, workers)
             return cls(_keep(directory, memo, state, store, current), stats)._with(store)
         for digest_was in unkept:
             delta.subtract(tokenise(olds[digest_was]))
@@ -1641,6 +1643,7 @@ def _rebuild(
     overrides: Mapping[str, bytes],
     store: BlobStore,
     stats: IndexStats,
+    workers: int = 1,
 ) -> IndexState:
     """The index of ``current`` counted afresh (what ``store`` keeps is reused).
 
@@ -1648,12 +1651,16 @@ def _rebuild(
     which files may define something unreferenced (:meth:`ReferenceIndex.may_define_dead`:
     after any change, a whole-repository run asks it of every file). With nowhere to
     keep them (``--no-cache``) only the total is counted: a third less work.
+
+    When the files to tokenise outweigh the ones being checked (a pull request's or a
+    commit's run with no index yet: nothing else keeps the cores busy), they are
+    tokenised in up to ``workers`` forked children.
     """
     stats.rebuilt = True
     counts: Counter[bytes] = Counter()  # by token hash, from the store
-    fresh: Counter[bytes] = Counter()  # by token, from the files tokenised now
     classes: dict[str, list[ClassEntry]] = {}
     keeping = store.directory is not None
+    todo: list[tuple[bytes, bytes]] = []  # (digest, content) to tokenise
     for path, digest in current.items():
         data = changed.get(path)
         if data is None:
@@ -1668,15 +1675,89 @@ def _rebuild(
         stats.tokenised += 1
         if b"\0" in data[:8192]:
             store.put(digest, {})
-        elif keeping:
-            store.put(digest, tokenise(data, fresh))
         else:
-            fresh.update(TOKEN.findall(data))
+            todo.append((digest, data))
+    fresh: Counter[bytes] = Counter()  # by token, from the files tokenised now
+    for totals, kept in _tokenised(todo, keeping, _rebuild_workers(todo, overrides, workers)):
+        if keeping:
+            counts.update(totals)  # by token hash
+        else:
+            fresh.update(totals)
+        for digest, own in kept:
+            store.put(digest, own)
     if not keeping and not counts:
         return IndexState(dict(current), classes=classes, raw=fresh)
     for token, n in fresh.items():
         counts[_key_of(token)] += n
     return IndexState.of(dict(current), counts, classes)
+
+
+#: Below this many bytes to tokenise, a rebuild does not fork (a fork is not free).
+PARALLEL_MIN_BYTES = 4 << 20
+
+
+def _rebuild_workers(
+    todo: Sequence[tuple[bytes, bytes]], overrides: Mapping[str, bytes], workers: int
+) -> int:
+    """How many processes to tokenise ``todo`` in: 1 unless there is much of it, much
+    more than the files being checked (whose gates' work would compete for the cores),
+    and this process may fork."""
+    size = sum(len(data) for _, data in todo)
+    if workers < 2 or size < PARALLEL_MIN_BYTES:
+        return 1
+    checked = sum(len(overrides[path]) for path in overrides)
+    if checked * 4 > size:
+        return 1
+    from convergio_gate.gates import engine
+
+    return workers if engine.alone() else 1
+
+
+def _tokenised(
+    todo: Sequence[tuple[bytes, bytes]], keeping: bool, workers: int
+) -> list[tuple[Counter[bytes], list[tuple[bytes, dict[bytes, int]]]]]:
+    """The tokens of ``todo``'s contents, in parts: each part's total and, when
+    ``keeping``, each file's own counts (see :func:`_tokenise_part`). In ``workers`` forked children
+    when more than one, each given a share of about the same size."""
+    if workers < 2:
+        return [_tokenise_part(todo, keeping)]
+    from convergio_gate.gates import engine
+
+    shares: list[list[tuple[bytes, bytes]]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for item in sorted(todo, key=lambda item: -len(item[1])):
+        smallest = sizes.index(min(sizes))
+        shares[smallest].append(item)
+        sizes[smallest] += len(item[1])
+    waits = [
+        engine.forked(functools.partial(_tokenise_share, share, keeping))
+        for share in shares
+        if share
+    ]
+    return [part for wait in waits for part in wait()]
+
+
+def _tokenise_share(
+    share: Sequence[tuple[bytes, bytes]], keeping: bool
+) -> list[tuple[Counter[bytes], list[tuple[bytes, dict[bytes, int]]]]]:
+    return [_tokenise_part(share, keeping)]
+
+
+def _tokenise_part(
+    todo: Sequence[tuple[bytes, bytes]], keeping: bool
+) -> tuple[Counter[bytes], list[tuple[bytes, dict[bytes, int]]]]:
+    """The total of ``todo``'s tokens, and when ``keeping`` each file's own counts: then
+    both by token hash (each token is hashed once, where it was counted)."""
+    fresh: Counter[bytes] = Counter()
+    if not keeping:
+        for _, data in todo:
+            fresh.update(TOKEN.findall(data))
+        return fresh, []
+    kept = [(digest, tokenise(data, fresh)) for digest, data in todo]
+    hashed: Counter[bytes] = Counter()
+    for token, n in fresh.items():
+        hashed[_key_of(token)] += n
+    return hashed, kept
 
 
 def _git_contents(root: Path, digests: Sequence[bytes]) -> dict[bytes, bytes]:
@@ -2350,7 +2431,13 @@ def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> R
     known = dict(ctx.known_oids(rest)) if rest else {}
     known.update((f.path, f.oid) for f in files)
     return ReferenceIndex.build(
-        ctx.root, paths, ctx.read, overrides, known, cached=not ctx.extra.get("no_cache")
+        ctx.root,
+        paths,
+        ctx.read,
+        overrides,
+        known,
+        cached=not ctx.extra.get("no_cache"),
+        workers=ctx.extra.get("workers") or 1,
     )
 
 

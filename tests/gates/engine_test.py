@@ -88,20 +88,20 @@ def test_chunks_cover_every_file_once(repo: Path) -> None:
 
 
 def test_a_forked_gate_hands_back_its_findings_and_its_errors() -> None:
-    assert engine._forked(lambda: [{"gate": "x", "line": 1}])() == [{"gate": "x", "line": 1}]
+    assert engine.forked(lambda: [{"gate": "x", "line": 1}])() == [{"gate": "x", "line": 1}]
 
     def refused() -> list[dict[str, object]]:
         raise InputError("expected a list", path=".convergio/config.yaml", key="gates.x")
 
     with pytest.raises(InputError) as caught:
-        engine._forked(refused)()
+        engine.forked(refused)()
     assert str(caught.value) == ".convergio/config.yaml: gates.x: expected a list"
 
     def broken() -> list[dict[str, object]]:
         raise KeyError("a bug")
 
     with pytest.raises(KeyError):
-        engine._forked(broken)()
+        engine.forked(broken)()
 
 
 def test_small_runs_overlap_their_gates_and_find_the_same(repo: Path) -> None:

@@ -712,6 +712,48 @@ def test_an_uncached_index_counts_what_a_cached_one_does(tmp_path: Path) -> None
 
 
 @pytest.mark.usefixtures("fresh_memory")
+@pytest.mark.parametrize("cached", [True, False])
+def test_an_index_tokenised_in_forked_children_is_the_one_counted_here(
+    cached: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild with little being checked tokenises in forked children (each a share of
+    the files); every total, every file's own counts and every class are the same."""
+    files = {
+        f"m{i}.py": f"class C{i}(Base):\n    def f{i}(self):\n        g{i % 5}()\n"
+        for i in range(30)
+    }
+    files["big.py"] = "x = 1\n" * 5000
+    files["bin.dat"] = "ab\0cd\n"
+    here = repo_with_git_dir(tmp_path / "a", files)
+    serial = wire.ReferenceIndex.build(here.root, here.repo_files(), here.read, {}, cached=cached)
+    wire._MEMORY.clear()
+    monkeypatch.setattr(wire, "PARALLEL_MIN_BYTES", 1)
+    forked: list[int] = []
+    real = wire._tokenised
+
+    def counting(todo: Any, keeping: bool, workers: int) -> Any:
+        forked.append(workers)
+        return real(todo, keeping, workers)
+
+    monkeypatch.setattr(wire, "_tokenised", counting)
+    there = repo_with_git_dir(tmp_path / "b", files)
+    apart = wire.ReferenceIndex.build(
+        there.root, there.repo_files(), there.read, {}, cached=cached, workers=3
+    )
+    assert forked == [3]
+    assert apart.stats.tokenised == serial.stats.tokenised == 32
+    assert apart.totals() == serial.totals()
+    assert apart.class_lists() == serial.class_lists()
+    for source in sources(tmp_path / "a", sorted(files)):
+        assert apart.file_counts(source) == serial.file_counts(source)
+        assert apart.kept_counts(source) == serial.kept_counts(source)
+    # Checking files that outweigh the rest, or one worker, keeps it in this process.
+    assert wire._rebuild_workers([(b"d", b"x" * 10)], {"a.py": b"y" * 3}, 4) == 1
+    assert wire._rebuild_workers([(b"d", b"x" * 10)], {"a.py": b"y" * 2}, 4) == 4
+    assert wire._rebuild_workers([(b"d", b"x" * 10)], {}, 1) == 1
+
+
+@pytest.mark.usefixtures("fresh_memory")
 def test_a_damaged_cache_is_rebuilt(tmp_path: Path) -> None:
     ctx = repo_with_git_dir(tmp_path, {"a.py": "def a():\n    pass\n", "b.py": "a()\n"})
     first = build(ctx)

@@ -231,3 +231,36 @@ def test_blobs_are_read_in_one_batch_and_what_git_lacks_is_left_out(repo: Path) 
     found = select.read_blobs(repo, [a, missing, b, a])
     assert found == {a: b"first\n", b: b"\0\n" * 3}
     assert select.read_blobs(repo, []) == {}
+
+
+def test_many_files_read_from_a_tree_come_in_one_batch(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A range's reader gives what the commit holds; past the first few files read one
+    by one, the rest come from one `git cat-file --batch` (and are the same)."""
+    monkeypatch.setattr(select, "READ_AHEAD_AFTER", 3)
+    for n in range(12):
+        write(repo, f"m{n}.py", f"x = {n % 5}\n".encode())  # some contents twice
+    write(repo, "link_target.py", b"y = 1\n")
+    os.symlink("link_target.py", repo / "link.py")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "many")
+    write(repo, "m0.py", b"changed in the work tree, not committed\n")
+    batches: list[int] = []
+    real = select.read_blobs
+
+    def counting(root: Path, oids: list[str]) -> dict[str, bytes]:
+        batches.append(len(oids))
+        return real(root, oids)
+
+    monkeypatch.setattr(select, "read_blobs", counting)
+    selection = select.select_diff(repo, "HEAD~1..HEAD")
+    paths = list(selection.list_files())
+    known = selection.known_oids(paths)
+    for path in [*paths, *paths]:
+        data = selection.read_file(path)
+        assert data is not None and blob_oid(data) == known[path], path
+        assert data == git(repo, "show", f"HEAD:{path}").encode()
+    assert len(batches) == 1 and batches[0] == len(paths)
+    assert selection.read_file("link.py") == b"link_target.py"
+    assert selection.read_file("nowhere.py") is None

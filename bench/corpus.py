@@ -2804,6 +2804,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     dispatch = random.Random(rng.random())
     for idx in range(10 * scale):
         wire_python_dispatch(corpus, dispatch, names, idx)
+    hierarchy = random.Random(f"{rng.random()}:stub-hierarchy")
+    for idx in range(10 * scale):
+        stub_hierarchy(corpus, hierarchy, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -2848,6 +2851,153 @@ def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int
     corpus.write_raw(
         f"{base}/run_{mod}.py",
         f"import {mod}\nimport {more}\n\nprint({mod}.{c}().dispatch('x', 1), {more}.{other}())\n",
+    )
+
+
+def stub_hierarchy(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Class hierarchies in one file: a base method that a subclass overrides (raising
+    "not implemented", or an empty default hook), and an empty override that turns the
+    base's behaviour off, are hard negatives; the same bases with no override of the
+    method are positives."""
+
+    def cls() -> str:
+        return f"{nm.pascal()}{uid()}"
+
+    def snip(fb: FileBuilder, text: str, expected: str, category: str, at: int = 0) -> None:
+        fb.add(text, Label("stub", expected, category, at, (0, text.count("\n"))))
+        fb.blank()
+
+    py = corpus.file(f"stub/python/hierarchy_{idx}.py", "python")
+    py.add("from __future__ import annotations\n")
+    m, n = nm.snake(), nm.snake()
+    base, sub = cls(), cls()
+    raise_ = pick(rng, ["raise NotImplementedError", "raise NotImplementedError()"])
+    snip(
+        py,
+        f"class {base}:\n    def {m}(self, rows):\n        {raise_}\n\n\n"
+        f"class {sub}({pick(rng, ['', 'abc.ABC, '])}{base}):\n"
+        f"    def {m}(self, rows):\n        return sorted(rows)",
+        "negative",
+        "overridden-abstract",
+    )
+    base, sub = cls(), cls()
+    snip(
+        py,
+        f"class {base}:\n    def {m}(self):\n        pass\n\n    def run(self):\n"
+        f"        self.{m}()\n\n\nclass {sub}({base}):\n    def {m}(self):\n"
+        f"        self.ready = True",
+        "negative",
+        "default-hook",
+    )
+    base, sub = cls(), cls()
+    snip(
+        py,
+        f"class {base}:\n    def {n}(self, fd):\n        self.saved = os.dup(fd)\n\n\n"
+        f"class {sub}({base}):\n    def {n}(self, fd):\n        pass",
+        "negative",
+        "turned-off",
+    )
+    base, sub = cls(), cls()
+    snip(
+        py,
+        f"class {base}:\n    def {m}(self, item) -> int: ...\n\n    def total(self, items):\n"
+        f"        return sum(self.{m}(i) for i in items)\n\n\nclass {sub}({base}):\n"
+        f"    def {m}(self, item) -> int:\n        return len(item)",
+        "negative",
+        "mixin-declaration",
+    )
+    base, sub = cls(), cls()
+    snip(
+        py,
+        f"class {base}:\n    def {m}(self, rows):\n        {raise_}\n\n\n"
+        f"class {sub}({base}):\n    def {n}(self, rows):\n        return rows",
+        "positive",
+        "not-overridden",
+        2,
+    )
+    base, sub = cls(), cls()
+    snip(
+        py,
+        f"class {base}:\n    def {m}(self):\n        return 1\n\n\n"
+        f"class {sub}({base}):\n    def {n}(self):\n        pass",
+        "positive",
+        "new-method-empty",
+        7,
+    )
+    for lang, ext in (("javascript", "js"), ("typescript", "ts")):
+        fb = corpus.file(f"stub/{lang}/hierarchy_{idx}.{ext}", lang)
+        m, n = nm.camel(), nm.camel()
+        void = ": void" if lang == "typescript" else ""
+        base, sub = cls(), cls()
+        snip(
+            fb,
+            f"export class {base} {{\n  {m}(){void} {{\n"
+            f'    throw new Error("not implemented");\n  }}\n}}\n\n'
+            f"export class {sub} extends {base} {{\n  {m}(){void} {{\n"
+            f"    this.done = true;\n  }}\n}}",
+            "negative",
+            "overridden-abstract",
+        )
+        base, sub = cls(), cls()
+        snip(
+            fb,
+            f"export class {base} {{\n  {n}(){void} {{\n    this.open = true;\n  }}\n}}\n\n"
+            f"export class {sub} extends {base} {{\n  {n}(){void} {{}}\n}}",
+            "negative",
+            "turned-off",
+        )
+        base, sub = cls(), cls()
+        snip(
+            fb,
+            f"export class {base} {{\n  {m}(){void} {{\n"
+            f'    throw new Error("not implemented");\n  }}\n}}\n\n'
+            f"export class {sub} extends {base} {{\n  {n}(){void} {{\n"
+            f"    this.done = true;\n  }}\n}}",
+            "positive",
+            "not-overridden",
+            2,
+        )
+    fb = corpus.file(f"stub/java/Hierarchy{idx}.java", "java")
+    fb.add(f"package com.example.hierarchy{idx};\n")
+    m = nm.camel()
+    base, sub = cls(), cls()
+    snip(
+        fb,
+        f"class {base} {{\n    void {m}() {{}}\n\n    void run() {{\n        {m}();\n    }}\n}}\n\n"
+        f"class {sub} extends {base} {{\n    void {m}() {{\n        System.out.println(1);\n"
+        f"    }}\n}}",
+        "negative",
+        "default-hook",
+    )
+    base, sub = cls(), cls()
+    snip(
+        fb,
+        f"class {base} {{\n    void {m}() {{\n"
+        f"        throw new UnsupportedOperationException();\n    }}\n}}\n\n"
+        f"class {sub} extends {base} {{\n    void close() {{\n        System.out.println(1);\n"
+        f"    }}\n}}",
+        "positive",
+        "not-overridden",
+        2,
+    )
+    fb = corpus.file(f"stub/ruby/hierarchy_{idx}.rb", "ruby")
+    m, n = nm.snake(), nm.snake()
+    base, sub = cls(), cls()
+    snip(
+        fb,
+        f"class {base}\n  def {m}\n    raise NotImplementedError\n  end\nend\n\n"
+        f"class {sub} < {base}\n  def {m}\n    [1, 2].sum\n  end\nend",
+        "negative",
+        "overridden-abstract",
+    )
+    base, sub = cls(), cls()
+    snip(
+        fb,
+        f"class {base}\n  def {m}\n    raise NotImplementedError\n  end\nend\n\n"
+        f"class {sub} < {base}\n  def {n}\n    [1, 2].sum\n  end\nend",
+        "positive",
+        "not-overridden",
+        2,
     )
 
 

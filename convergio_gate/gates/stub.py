@@ -18,10 +18,18 @@ overrides (``@Override``, ``override``, methods of a Rust ``impl Trait for``), d
 methods of a Rust trait or a Java interface, C++ ``virtual`` hooks, Go marker methods
 (``func (T) isNode() {}``: unexported, or a known exported marker such as
 ``ProtoMessage``; an exported ``func (s *T) Flush() {}`` is a stub), Ruby's
-``initialize``, JS/TS setters, functions named for doing nothing (``noop``,
+``initialize``, Python ``__exit__``/``__aexit__``/``__del__`` (nothing to undo), JS/TS
+setters, Python ``@override``, functions named for doing nothing (``noop``,
 ``noop_handler``, ``noopHandler``) and Go methods of types so named (``nopCloser``), and
 functions whose every parameter is named unused (``_``, ``_event``, ``unused_x``: the
 signature says the arguments are ignored on purpose).
+A class hierarchy in the file gives a method a job too (see :class:`_Family`): a method
+that a subclass overrides is its base's default or abstract method, even when it is
+empty or only raises ``NotImplementedError``, and an empty method that overrides one of
+a base class turns that behaviour off. In Python, so do a docstring (the method's or its
+class's) that says the method is there to be overridden, and another branch of the same
+``if`` or ``try`` that defines or imports the same name (the fallback where an optional
+module is missing, or the class of a platform the code does not support).
 Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
 passed as callbacks, and a Python function whose body is only a docstring (a hook
 specification, documented on purpose) are not bodies this gate judges. A comment inside
@@ -47,7 +55,7 @@ from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
 from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
-from convergio_gate.lang import matches, matches_in, parse, query, query_source
+from convergio_gate.lang import captures, matches, matches_in, parse, query, query_source
 from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
     Keywords,
@@ -85,6 +93,8 @@ PYTHON_DECLARATIONS = frozenset(
     }
 )
 TYPE_CHECKING_NAMES = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING"})
+#: Python's destructor and context-exit methods: empty when there is nothing to undo.
+PYTHON_CLEANUPS = frozenset({"__exit__", "__aexit__", "__del__"})
 #: Languages where a parameter named ``_x`` is unused on purpose.
 UNUSED_CONVENTION = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "ruby"})
 SELF_NAMES = frozenset({"self", "cls", "this"})
@@ -232,7 +242,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "3"  # methods of a class named for doing nothing may be empty
+    version = "4"  # a method a subclass in the file overrides is a default, not a stub
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -266,8 +276,9 @@ class StubGate:
                 if ranges is WHOLE
                 else matches_in(compiled, tree.root_node, ranges)
             )
+            family = _Family(lang, tree.root_node)
             for _, captured in found:
-                hit = self._judge(lang, captured, is_test)
+                hit = self._judge(lang, captured, is_test, family)
                 if hit is not None:
                     hits.append(hit)
         findings = self._located(source, hits)
@@ -288,7 +299,9 @@ class StubGate:
 
     # structural rules
 
-    def _judge(self, lang: str, captured: dict[str, list[Node]], is_test: bool) -> _Hit | None:
+    def _judge(
+        self, lang: str, captured: dict[str, list[Node]], is_test: bool, family: _Family
+    ) -> _Hit | None:
         if "anywhere" in captured:
             stand_in = captured["anywhere"][0]
             unit = _enclosing_function(stand_in)
@@ -307,11 +320,21 @@ class StubGate:
             stand_in = captured["empty"][0]
             if not _only(lang, body, stand_in) or self._meant_empty(lang, unit):
                 return None
+            if family.overridden(unit, _name(lang, unit)) or family.overrides(
+                unit, _name(lang, unit)
+            ):
+                return None  # a default hook, or a base's method turned off on purpose
+            if lang == "python" and (self._documented_hook(unit) or _python_fallback(unit)):
+                return None
             return self._hit(self.rules.empty, lang, unit, stand_in)
         if "raise" in captured:
             stand_in = captured["raise"][0]
             if not _only(lang, body, stand_in) or not self._not_implemented(lang, captured):
                 return None
+            if family.overridden(unit, _name(lang, unit)):
+                return None  # the pre-`abc` abstract method: its subclasses provide it
+            if lang == "python" and _python_fallback(unit):
+                return None  # unsupported where this branch runs: the other has the code
             return self._hit(self.rules.not_implemented, lang, unit, stand_in)
         return None
 
@@ -332,6 +355,25 @@ class StubGate:
         if lang == "go":
             return _go_marker(unit, name, self.rules.go_marker_methods)
         return _empty_by_design(lang, unit)
+
+    def _documented_hook(self, function: Node) -> bool:
+        """Whether a Python method's docstring, or its class's, says it is there to be
+        overridden ("left for overriding by users that subclass", "Inherit from this
+        class and override the callbacks you want"): the words that make a
+        NotImplementedError abstract (``abstract_messages``) make an empty body a hook."""
+        owner = _python_owner(function)
+        nodes = (
+            [function]
+            if owner is None or owner.type != "class_definition"
+            else [
+                function,
+                owner,
+            ]
+        )
+        return any(
+            self.rules.abstract_messages.search(_python_docstring(node)) is not None
+            for node in nodes
+        )
 
     def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
         if lang == "rust":  # the query only captures todo!() and unimplemented!()
@@ -667,6 +709,10 @@ def _empty_by_design(lang: str, unit: Node) -> bool:
         )
     if lang == "ruby":
         return name == "initialize"
+    if lang == "python":
+        if name in PYTHON_CLEANUPS:
+            return True  # nothing to clean up: the context manager's work is in __enter__
+        return "override" in _python_decorators(unit)  # typing.override (PEP 698)
     return False
 
 
@@ -713,6 +759,161 @@ def _class_name(unit: Node) -> str:
     return ""
 
 
+#: What defines a method in a class body, by node type: the field that names it.
+MEMBERS = {
+    "function_definition": "name",  # Python (also under a decorated_definition)
+    "method_definition": "name",  # JavaScript, TypeScript
+    "field_definition": "property",  # JavaScript: `run = () => {}`
+    "public_field_definition": "name",  # TypeScript
+    "abstract_method_signature": "name",  # TypeScript
+    "method_signature": "name",  # TypeScript
+    "method_declaration": "name",  # Java
+    "method": "name",  # Ruby
+    "singleton_method": "name",  # Ruby
+}
+#: Nodes between a method and its class: a body, a decorator list.
+CLASS_BODIES = frozenset({"block", "class_body", "body_statement", "decorated_definition"})
+#: Parts of a class header that are not its bases.
+NOT_BASES = frozenset(
+    {"keyword_argument", "type_arguments", "type_parameters", "implements_clause", "comment"}
+)
+
+
+@dataclass(frozen=True)
+class _Class:
+    name: str
+    bases: frozenset[str]
+    methods: frozenset[str]
+
+
+class _Family:
+    """The classes of one file (``rules/queries/<language>/classes.scm``), to tell a
+    method that stands in from one that a class hierarchy gives a job.
+
+    A method that a subclass in the same file overrides is the base's default (an empty
+    hook) or its abstract method written the pre-``abc`` way (``raise
+    NotImplementedError``, as the Python documentation recommends for user-defined base
+    classes). An empty method that overrides one of a base class in the same file turns
+    that behaviour off (``class NoCapture(Capture): def start(self): pass``), as an
+    ``@Override`` would say in Java. Classes are matched by name, within the file only: a
+    file is judged on its own, so its verdicts can be cached by its content. Read once per
+    file, and only if one of its bodies is a candidate.
+    """
+
+    def __init__(self, lang: str, root: Node) -> None:
+        self.lang = lang
+        self.root = root
+        self._classes: dict[tuple[int, int], _Class] | None = None
+        self._named: dict[str, list[_Class]] = {}  # name -> the classes so named
+        self._subclasses: dict[str, list[_Class]] = {}  # base name -> its subclasses
+
+    def classes(self) -> dict[tuple[int, int], _Class]:
+        if self._classes is None:
+            compiled = query(self.lang, "classes")
+            found = captures(compiled, self.root).get("class", []) if compiled else []
+            self._classes = {(n.start_byte, n.end_byte): _class_of(n) for n in found}
+            for cls in self._classes.values():
+                self._named.setdefault(cls.name, []).append(cls)
+                for base in cls.bases:
+                    self._subclasses.setdefault(base, []).append(cls)
+        return self._classes
+
+    def _own(self, unit: Node) -> _Class | None:
+        node = unit.parent
+        while node is not None and node.type in CLASS_BODIES:
+            node = node.parent
+        if node is None or node.type not in CLASS_NODES:
+            return None
+        return self.classes().get((node.start_byte, node.end_byte))
+
+    def overridden(self, unit: Node, name: str) -> bool:
+        """Whether a subclass (at any depth) in the file defines ``name`` again."""
+        own = self._own(unit)
+        if own is None or not own.name:
+            return False
+        seen = {own.name}
+        todo = [own.name]
+        while todo:
+            for cls in self._subclasses.get(todo.pop(), ()):
+                if cls is own:
+                    continue  # class Session(requests.Session): its base is another
+                if name in cls.methods:
+                    return True
+                if cls.name not in seen:
+                    seen.add(cls.name)
+                    todo.append(cls.name)
+        return False
+
+    def overrides(self, unit: Node, name: str) -> bool:
+        """Whether a base class (at any depth) in the file defines ``name`` too."""
+        own = self._own(unit)
+        if own is None:
+            return False
+        seen = {own.name}
+        todo = list(own.bases)
+        while todo:
+            base = todo.pop()
+            if base in seen:
+                continue
+            seen.add(base)
+            for cls in self._named.get(base, ()):
+                if name in cls.methods:
+                    return True
+                todo.extend(cls.bases)
+        return False
+
+
+def _class_of(node: Node) -> _Class:
+    name = node.child_by_field_name("name")
+    parent = node.parent
+    if name is None and parent is not None and parent.type == "variable_declarator":
+        name = parent.child_by_field_name("name")  # const Page = class extends Base {}
+    bases: set[str] = set()
+    for child in node.named_children:
+        if child.type in ("argument_list", "class_heritage", "superclass"):
+            bases |= _base_names(child)  # Python, JS/TS, Java and Ruby headers
+    methods = set()
+    body = node.child_by_field_name("body")
+    for member in body.named_children if body is not None else ():
+        if member.type == "decorated_definition":
+            member = member.child_by_field_name("definition") or member
+        field = MEMBERS.get(member.type)
+        named = member.child_by_field_name(field) if field else None
+        if named is not None:
+            methods.add(_text(named))
+    return _Class(_last_name(_text(name)) if name else "", frozenset(bases), frozenset(methods))
+
+
+def _base_names(node: Node) -> set[str]:
+    """The class names a class header's base expression refers to: ``Base``,
+    ``abc.ABC`` (``ABC``), ``Generic[T]`` (``Generic``), ``B<T>``, ``Foo::Base``, and
+    the arguments of a mixin call (``mix(A, B)``); not keywords (``metaclass=``) or
+    implemented interfaces."""
+    kind = node.type
+    if kind in NOT_BASES:
+        return set()
+    if kind in ("identifier", "type_identifier", "constant"):
+        return {_text(node)}
+    if kind in ("attribute", "member_expression", "scope_resolution", "scoped_type_identifier"):
+        return {_last_name(_text(node))}
+    if kind in ("subscript", "generic_type"):
+        inner = node.child_by_field_name("value") or (
+            node.named_children[0] if node.named_children else None
+        )
+        return _base_names(inner) if inner is not None else set()
+    if kind in ("call", "call_expression"):
+        arguments = node.child_by_field_name("arguments")
+        return _base_names(arguments) if arguments is not None else set()
+    names: set[str] = set()
+    for child in node.named_children:
+        names |= _base_names(child)
+    return names
+
+
+def _last_name(dotted: str) -> str:
+    return re.split(r"\.|::", dotted)[-1].strip()
+
+
 def _go_receiver(unit: Node) -> str:
     """The receiver's type name of a Go method (``T`` for ``(s *T[K])``), else ""."""
     receiver = unit.child_by_field_name("receiver")
@@ -737,6 +938,74 @@ def _only(lang: str, body: Node | None, stand_in: Node) -> bool:
     if lang == "python" and len(statements) == 2 and _is_docstring(statements[0]):
         statements = statements[1:]
     return statements == [stand_in]
+
+
+def _python_docstring(definition: Node) -> str:
+    """The docstring of a Python function or class, with its quotes; "" if none."""
+    body = definition.child_by_field_name("body")
+    first = next((c for c in body.named_children if not is_comment(c)), None) if body else None
+    return _text(first) if first is not None and _is_docstring(first) else ""
+
+
+#: Python statements whose blocks are branches, and the clauses that hold the others.
+PY_COMPOUND = frozenset({"if_statement", "try_statement"})
+PY_CLAUSES = frozenset({"elif_clause", "else_clause", "except_clause", "finally_clause"})
+
+
+def _python_fallback(function: Node) -> bool:
+    """Whether ``function`` (or the class it is a method of) is one branch's version of
+    a name that another branch of the same ``if`` or ``try`` binds too: the no-op
+    fallback where an optional module is missing (``try: from argcomplete import ...
+    except ImportError: def autocomplete(parser): pass``), or the class of a platform
+    the code does not support (``if sys.platform == "win32": class UnixLock: ...``)."""
+    owner = _python_owner(function)
+    definition = owner if owner is not None and owner.type == "class_definition" else function
+    name = definition.child_by_field_name("name")
+    statement = definition.parent
+    if statement is None or statement.type != "decorated_definition":
+        statement = definition
+    block = statement.parent
+    branch = block.parent if block is not None and block.type == "block" else None
+    if name is None or branch is None:
+        return False
+    compound = branch if branch.type in PY_COMPOUND else branch.parent
+    if compound is None or compound.type not in PY_COMPOUND:
+        return False
+    blocks = [c for c in compound.children if c.type == "block"]
+    for clause in compound.children:
+        if clause.type in PY_CLAUSES:
+            blocks.extend(c for c in clause.children if c.type == "block")
+    return any(_python_binds(other, _text(name)) for other in blocks if other != block)
+
+
+def _python_binds(block: Node, name: str) -> bool:
+    """Whether a statement of ``block`` (at its top) binds ``name``: a ``def``, a
+    ``class``, an import or an assignment."""
+    for statement in block.named_children:
+        if statement.type == "decorated_definition":
+            statement = statement.child_by_field_name("definition") or statement
+        kind = statement.type
+        if kind in ("function_definition", "class_definition"):
+            named = statement.child_by_field_name("name")
+            if named is not None and _text(named) == name:
+                return True
+        elif kind in ("import_from_statement", "import_statement"):
+            for imported in statement.children_by_field_name("name"):
+                alias = imported.child_by_field_name("alias")
+                if alias is not None:
+                    bound = _text(alias)
+                elif kind == "import_statement":
+                    bound = _text(imported).split(".", 1)[0]  # import a.b binds a
+                else:
+                    bound = _text(imported)
+                if bound == name:
+                    return True
+        elif kind == "expression_statement":
+            for child in statement.named_children:
+                left = child.child_by_field_name("left") if child.type == "assignment" else None
+                if left is not None and _text(left) == name:
+                    return True
+    return False
 
 
 def _is_docstring(statement: Node) -> bool:

@@ -271,6 +271,159 @@ def test_hard_cases(path: str, code: str, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     ("path", "code", "expected"),
     [
+        # a grandchild's override makes the base method abstract; a sibling's name does not
+        (
+            "a.py",
+            "class A:\n    def f(self):\n        raise NotImplementedError\n"
+            "class B(A):\n    def g(self):\n        return 1\n"
+            "class C(B):\n    def f(self):\n        return 2\n"
+            "class D:\n    def g(self):\n        raise NotImplementedError\n"
+            "class E:\n    def g(self):\n        return 3\n",
+            [("not-implemented", 12)],
+        ),
+        # bases named through a module, a generic, a call; a keyword is not a base
+        (
+            "a.py",
+            "class A:\n    def f(self):\n        pass\n"
+            "class B(mod.A):\n    def f(self):\n        return 1\n"
+            "class G(Generic[T]):\n    def f(self):\n        raise NotImplementedError\n"
+            "class H(with_base(G)):\n    def f(self):\n        return 2\n"
+            "class M:\n    def f(self):\n        pass\n"
+            "class N(Base, metaclass=M):\n    def f(self):\n        return 3\n",
+            [("empty-body", 15)],
+        ),
+        # a function nested in a method is no method; a class of another name no subclass
+        (
+            "a.py",
+            "class A:\n    def f(self):\n        def g():\n            pass\n        return g\n"
+            "class B(A):\n    def g(self):\n        return 1\n",
+            [("empty-body", 4)],
+        ),
+        # an empty override turns a base's method off; a new empty method is still refused
+        (
+            "a.py",
+            "class A:\n    def f(self):\n        return 1\n"
+            "class B(A):\n    def f(self):\n        pass\n\n    def g(self):\n        pass\n",
+            [("empty-body", 9)],
+        ),
+        # a base named as the class is another one (from elsewhere), not the class itself
+        (
+            "a.py",
+            "class Session(requests.Session):\n    def f(self):\n        pass\n",
+            [("empty-body", 3)],
+        ),
+        # a raising override is not abstract for that: it refuses what the base does
+        (
+            "a.py",
+            "class A:\n    def f(self):\n        return 1\n"
+            "class B(A):\n    def f(self):\n        raise NotImplementedError\n",
+            [("not-implemented", 6)],
+        ),
+        (
+            "a.ts",
+            "abstract class A<T> extends Root<T> implements I {\n  run(): void {}\n}\n"
+            "class B extends A<string> implements I {\n  run(): void { go(); }\n}\n"
+            "class C implements I {\n  stop(): void {}\n}\n"
+            "class D extends C {\n  start(): void { go(); }\n}\n",
+            [("empty-body", 8)],
+        ),
+        (
+            "A.java",
+            "class A<T> {\n    void f() {\n        throw new UnsupportedOperationException();\n"
+            "    }\n}\nclass B extends A<String> {\n    void f() {\n        run();\n    }\n}\n",
+            [],
+        ),
+        (
+            "a.rb",
+            "class A\n  def f\n    raise NotImplementedError\n  end\nend\n"
+            "class B < Lib::A\n  def f\n    1\n  end\nend\n"
+            "class C\n  def f\n    raise NotImplementedError\n  end\nend\n",
+            [("not-implemented", 13)],
+        ),
+    ],
+)
+def test_a_class_hierarchy_in_the_file_gives_methods_a_job(
+    path: str, code: str, expected: list[tuple[str, int]]
+) -> None:
+    assert [(f.rule, f.line) for f in check(path, code)] == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("if X:\n    def f(p):\n        go(p)\nelse:\n    def f(p):\n        pass\n", []),
+        (
+            "if X:\n    def f(p):\n        go(p)\nelif Y:\n    f = go\n"
+            "else:\n    def f(p):\n        pass\n",
+            [],
+        ),
+        ("if X:\n    def f(p):\n        go(p)\nelse:\n    def g(p):\n        pass\n", [6]),
+        ("try:\n    from m import g as f\nexcept ImportError:\n    def f():\n        pass\n", []),
+        ("try:\n    from m import f as g\nexcept ImportError:\n    def f():\n        pass\n", [5]),
+        ("try:\n    import fancy.x\nexcept ImportError:\n    def fancy():\n        pass\n", []),
+        ("try:\n    import x.fancy\nexcept ImportError:\n    def fancy():\n        pass\n", [5]),
+        (
+            "if WIN:\n    class L(Base):\n        def a(self):\n"
+            "            raise NotImplementedError\n"
+            "else:\n    class L(Base):\n        def a(self):\n            lock()\n",
+            [],
+        ),
+        # the other branch must hold the name itself, not somewhere deeper
+        (
+            "if X:\n    if Y:\n        def f():\n            go()\n"
+            "else:\n    def f():\n        pass\n",
+            [7],
+        ),
+        ("def f():\n    pass\n\n\ndef f():\n    go()\n", [2]),
+    ],
+)
+def test_a_python_fallback_in_another_branch_is_not_a_stub(code: str, expected: list[int]) -> None:
+    assert [f.line for f in check("fallback.py", code)] == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            'class C:\n    """Inherit from this class and override what you need."""\n\n'
+            '    def progress(self, n):\n        """Progress."""\n        pass\n',
+            [],
+        ),
+        (
+            "class C:\n    def add(self, r):\n"
+            '        """Does nothing, but is left for overriding by users."""\n        pass\n',
+            [],
+        ),
+        ('class C:\n    def send(self, r):\n        """Send the request."""\n        pass\n', [4]),
+        ('def on_start(app):\n    """A hook: plugins override it."""\n    pass\n', []),
+        # the words do not excuse a function that only raises: that takes its message
+        (
+            'class C:\n    """Override what you need."""\n\n    def f(self):\n'
+            "        raise NotImplementedError\n",
+            [5],
+        ),
+    ],
+)
+def test_a_python_docstring_that_asks_for_an_override_makes_a_hook(
+    code: str, expected: list[int]
+) -> None:
+    assert [f.line for f in check("hooks.py", code)] == expected
+
+
+def test_only_the_same_file_counts_for_a_hierarchy() -> None:
+    base = "class Shape:\n    def area(self):\n        raise NotImplementedError\n"
+    sub = (
+        "from shapes import Shape\n\nclass Square(Shape):\n    def area(self):\n        return 1\n"
+    )
+    found = GATE.check(
+        [source("shapes.py", base), source("square.py", sub)], Context(root=Path("."))
+    )
+    assert [(f.path, f.rule) for f in found] == [("shapes.py", "not-implemented")]
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
         ("tests/test_api.py", "class Fake:\n    def send(self):\n        pass\n", []),
         ("tests/test_api.py", "def helper():\n    raise NotImplementedError\n", []),
         ("tests/test_api.py", "def test_api():\n    pass\n", ["empty-body"]),

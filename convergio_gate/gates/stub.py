@@ -361,19 +361,12 @@ class StubGate:
         overridden ("left for overriding by users that subclass", "Inherit from this
         class and override the callbacks you want"): the words that make a
         NotImplementedError abstract (``abstract_messages``) make an empty body a hook."""
+        nodes = [function]
         owner = _python_owner(function)
-        nodes = (
-            [function]
-            if owner is None or owner.type != "class_definition"
-            else [
-                function,
-                owner,
-            ]
-        )
-        return any(
-            self.rules.abstract_messages.search(_python_docstring(node)) is not None
-            for node in nodes
-        )
+        if owner is not None and owner.type == "class_definition":
+            nodes.append(owner)
+        words = self.rules.abstract_messages
+        return any(words.search(_python_docstring(node)) is not None for node in nodes)
 
     def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
         if lang == "rust":  # the query only captures todo!() and unimplemented!()

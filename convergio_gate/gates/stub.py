@@ -320,9 +320,8 @@ class StubGate:
             stand_in = captured["empty"][0]
             if not _only(lang, body, stand_in) or self._meant_empty(lang, unit):
                 return None
-            if family.overridden(unit, _name(lang, unit)) or family.overrides(
-                unit, _name(lang, unit)
-            ):
+            name = _name(lang, unit)
+            if family.overridden(unit, name) or family.overrides(unit, name):
                 return None  # a default hook, or a base's method turned off on purpose
             if lang == "python" and (self._documented_hook(unit) or _python_fallback(unit)):
                 return None
@@ -613,19 +612,12 @@ def _python_decorators(function: Node) -> set[str]:
 
 
 def _python_class_bases(function: Node) -> set[str]:
-    block = function.parent
-    if block is not None and block.type == "decorated_definition":
-        block = block.parent
-    cls = block.parent if block is not None else None
+    """The base names (:func:`_base_names`) of the class ``function`` is a method of."""
+    cls = _python_owner(function)
     if cls is None or cls.type != "class_definition":
         return set()
     bases = cls.child_by_field_name("superclasses")
-    names = set()
-    for base in bases.named_children if bases is not None else ():
-        if base.type == "subscript":
-            base = base.child_by_field_name("value") or base
-        names.add(_text(base).rsplit(".", 1)[-1])
-    return names
+    return _base_names(bases) if bases is not None else set()
 
 
 def _annotations(unit: Node) -> set[str]:

@@ -2807,6 +2807,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     hierarchy = random.Random(f"{rng.random()}:stub-hierarchy")
     for idx in range(10 * scale):
         stub_hierarchy(corpus, hierarchy, names, idx)
+    real = random.Random(f"{rng.random()}:stub-real")
+    for idx in range(10 * scale):
+        stub_real(corpus, real, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -2998,6 +3001,209 @@ def stub_hierarchy(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> N
         "positive",
         "not-overridden",
         2,
+    )
+
+
+def stub_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """What real Go, Rust, Ruby, Java, Python and JavaScript code leaves empty or
+    unsupported on purpose, each the shape of one found in a widely used package (hard
+    negatives): classes named as bases to subclass, null objects, doc comments that say
+    a method is abstract, a hook or a no-op, one build's version of a function, Rust
+    bound checks and unit-test helpers, Go parameters without names and markers, Java's
+    optional collection operations. Their near misses are positives."""
+
+    def cls() -> str:
+        return f"{nm.pascal()}{uid()}"
+
+    def snip(fb: FileBuilder, text: str, expected: str, category: str) -> None:
+        fb.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
+        fb.blank()
+
+    py = corpus.file(f"stub/python/real_{idx}.py", "python")
+    m = nm.snake()
+    raise_ = pick(rng, ["raise NotImplementedError", "raise NotImplementedError()"])
+    base = pick(rng, [f"Base{cls()}", f"{cls()}Base", f"Abstract{cls()}"])
+    snip(py, f"class {base}:\n    def {m}(self, key):\n        {raise_}", "negative", "base-class")
+    snip(
+        py, f"class Null{cls()}:\n    def {m}(self, data):\n        pass", "negative", "null-object"
+    )
+    snip(
+        py,
+        f'class {cls()}:\n    """{pick(rng, ["Subclasses override", "Override"])} what they need."""\n\n'
+        f"    def {m}(self, rows):\n        {raise_}",
+        "negative",
+        "documented-abstract",
+    )
+    snip(py, f"class {cls()}Baseline:\n    def {m}(self):\n        pass", "positive", "not-a-base")
+    snip(py, f"class Nullable{cls()}:\n    def {m}(self):\n        pass", "positive", "not-null")
+
+    rs = corpus.file(f"stub/rust/real_{idx}.rs", "rust")
+    f1, f2, f3 = nm.snake(), nm.snake(), nm.snake()
+    cfg = pick(rng, ["not(unix)", "windows", 'not(feature = "std")', 'target_os = "wasi"'])
+    snip(rs, f"#[cfg({cfg})]\nmod {f1} {{\n    pub fn {f2}() {{}}\n}}", "negative", "build-version")
+    snip(
+        rs,
+        f"#[cfg({cfg})]\nfn {f3}(n: u32) -> u32 {{\n    unimplemented!()\n}}",
+        "negative",
+        "build-version",
+    )
+    bound = pick(rng, ["Send", "Send + Sync", "Unpin", "'static", "Sync + ?Sized"])
+    snip(rs, f"fn is_{f1}<T: {bound}>() {{}}", "negative", "bound-check")
+    snip(rs, f"fn _{f2}() {{}}", "negative", "named-unused")
+    kind = cls()
+    snip(
+        rs,
+        f"impl {kind} {{\n    /// Keeps the flag set: this function is itself a no-op.\n"
+        f"    pub fn {f3}(&mut self) {{}}\n}}",
+        "negative",
+        "documented-noop",
+    )
+    snip(
+        rs,
+        f"#[cfg(test)]\nmod tests_{f1} {{\n    struct Fake;\n    impl Fake {{\n"
+        f"        fn {f2}(&self) {{}}\n    }}\n}}",
+        "negative",
+        "test-module-helper",
+    )
+    snip(rs, f"fn {nm.snake()}<T: {bound}>(value: T) {{}}", "positive", "bounds-and-parameters")
+    snip(rs, f"#[inline]\nfn {nm.snake()}() {{}}", "positive", "attribute-not-cfg")
+    snip(
+        rs,
+        f"#[cfg(test)]\nmod tests_{nm.snake()} {{\n    #[test]\n    fn {nm.snake()}() {{}}\n}}",
+        "positive",
+        "empty-unit-test",
+    )
+
+    name = pick(
+        rng, [f"real_{idx}_windows.go", f"real_{idx}_linux_arm64.go", f"real_{idx}_build.go"]
+    )
+    go = corpus.file(f"stub/go/{name}", "go")
+    header = (
+        ""
+        if "_build" not in name
+        else f"//go:build {pick(rng, ['!debug', 'windows', 'js && wasm'])}\n\n"
+    )
+    go.add(f"{header}package real{idx}\n")
+    recv = cls()
+    snip(go, f"func (d {recv}) {nm.pascal()}() {{}}", "negative", "build-version")
+    snip(
+        go,
+        f'func (d *{recv}) {nm.pascal()}(n int) error {{\n\tpanic("not implemented")\n}}',
+        "negative",
+        "build-version",
+    )
+    go = corpus.file(f"stub/go/real_{idx}.go", "go")
+    go.add(f"package real{idx}\n")
+    a, b, c = cls(), cls(), cls()
+    method = nm.pascal()
+    kind = pick(rng, ["http.ResponseWriter", "context.Context", "*Node", "int, string"])
+    snip(go, f"func (r {a}) {method}({kind}) {{}}", "negative", "unnamed-parameters")
+    snip(
+        go,
+        f"func (x {b}) Interface{method}() {{}}\n\nfunc (x *{c}) Interface{method}() {{}}",
+        "negative",
+        "repeated-marker",
+    )
+    snip(
+        go, f"func (r {a}) {nm.pascal()}(w http.ResponseWriter) {{}}", "positive", "named-parameter"
+    )
+    snip(go, f"func (s *{b}) {nm.pascal()}() {{}}", "positive", "exported-empty")
+
+    rb = corpus.file(f"stub/ruby/real_{idx}.rb", "ruby")
+    m, n = nm.snake(), nm.snake()
+    snip(
+        rb,
+        f"module {cls()}\n  module Base\n    def {m}(key)\n      raise NotImplementedError\n"
+        "    end\n  end\nend",
+        "negative",
+        "base-class",
+    )
+    snip(
+        rb,
+        f"class Null{cls()}\n  def {m}(msg); end\n  def {n}(msg); end\nend",
+        "negative",
+        "null-object",
+    )
+    doc = pick(
+        rng,
+        [
+            "# A hook invoked every time a callback is halted; can be overridden.",
+            "# This is the only method that has to be implemented by sub-classes!",
+            "# @abstract\n  #\n  # Called after each run. The default implementation is a noop.",
+        ],
+    )
+    snip(rb, f"class {cls()}\n  {doc}\n  def {m}(event)\n  end\nend", "negative", "documented-hook")
+    snip(
+        rb,
+        f"class {cls()}\n  # The hook invoked by start.\n\n  def {n}(event)\n  end\nend",
+        "positive",
+        "detached-comment",
+    )
+    snip(
+        rb,
+        f"class {cls()}\n  # Starts the {nm.snake().replace('_', ' ')}.\n  def {n}(event)\n  end\nend",
+        "positive",
+        "doc-not-a-hook",
+    )
+
+    java = corpus.file(f"stub/java/Real{idx}.java", "java")
+    java.add(f"package com.example.real{idx};\n")
+    op = pick(rng, ["add", "remove", "put", "clear", "set", "addAll"])
+    args = {"add": "K key", "remove": "Object key", "put": "K key", "clear": "", "set": "K key"}
+    params = args.get(op, "Collection<? extends K> keys")
+    coll = pick(
+        rng,
+        [
+            "extends AbstractSet<K>",
+            "implements Set<K>",
+            "extends AbstractCollection<K> implements Set<K>",
+        ],
+    )
+    snip(
+        java,
+        f"class {cls()}<K> {coll} {{\n    public boolean {op}({params}) {{\n"
+        "        throw new UnsupportedOperationException();\n    }\n}",
+        "negative",
+        "optional-operation",
+    )
+    snip(java, f"class Base{cls()} {{\n    void {nm.camel()}() {{}}\n}}", "negative", "base-class")
+    snip(
+        java,
+        f"class {cls()} {{\n    public boolean {op}({params}) {{\n"
+        "        throw new UnsupportedOperationException();\n    }\n}",
+        "positive",
+        "operation-without-supertype",
+    )
+    snip(
+        java,
+        f"class {cls()}<K> {coll} {{\n    public boolean {nm.camel()}() {{\n"
+        "        throw new UnsupportedOperationException();\n    }\n}",
+        "positive",
+        "not-an-optional-operation",
+    )
+
+    js = corpus.file(f"stub/javascript/real_{idx}.js", "javascript")
+    m = nm.camel()
+    snip(
+        js,
+        f"export class {cls()} {{\n  /**\n   * Moves to the next item.\n   * @abstract\n   */\n"
+        f'  {m}() {{\n    throw new Error("Not implemented.");\n  }}\n}}',
+        "negative",
+        "documented-abstract",
+    )
+    snip(
+        js,
+        f"/**\n * Checks the statements. It does nothing.\n */\nexport function {m}() {{}}",
+        "negative",
+        "documented-noop",
+    )
+    snip(js, f"export class {cls()}Base {{\n  {m}() {{}}\n}}", "negative", "base-class")
+    snip(
+        js,
+        f"export class {cls()} {{\n  /**\n   * Moves to the next item.\n   */\n"
+        f'  {m}() {{\n    throw new Error("Not implemented.");\n  }}\n}}',
+        "positive",
+        "doc-not-abstract",
     )
 
 

@@ -26,10 +26,19 @@ signature says the arguments are ignored on purpose).
 A class hierarchy in the file gives a method a job too (see :class:`_Family`): a method
 that a subclass overrides is its base's default or abstract method, even when it is
 empty or only raises ``NotImplementedError``, and an empty method that overrides one of
-a base class turns that behaviour off. In Python, so do a docstring (the method's or its
-class's) that says the method is there to be overridden, and another branch of the same
-``if`` or ``try`` that defines or imports the same name (the fallback where an optional
-module is missing, or the class of a platform the code does not support).
+a base class turns that behaviour off. So do (:meth:`StubGate._given_a_job`) a class
+named as a base to subclass (``AbstractExecutorService``, ``Converter::Base``), a doc
+comment or docstring (the method's or its class's) that says the method is there to be
+overridden (or, for an empty body, that it does nothing on purpose), and a function
+that is one build's version: another branch of the same Python ``if`` or ``try`` that
+defines or imports the same name (the fallback where an optional module is missing, or
+the class of a platform the code does not support), a Rust ``#[cfg(...)]``, a Go file
+built under a constraint. Java's optional collection operations throw
+``UnsupportedOperationException`` by contract. Null objects (``NullLogger``), Rust
+functions named unused (``_dummy``) or that only carry bounds for the compiler (``fn
+is_unpin<T: Unpin>() {}``), Go methods whose parameters have no names, and an exported
+Go method the file gives, empty, to several types (a marker) are empty by design. Each
+of these was found in real, widely used code (``docs/gates.md``, Quality).
 Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
 passed as callbacks, and a Python function whose body is only a docstring (a hook
 specification, documented on purpose) are not bodies this gate judges. A comment inside
@@ -216,11 +225,15 @@ class StubRules:
     empty: BodyRule
     not_implemented: BodyRule
     noop_names: re.Pattern[str]
+    noop_docs: re.Pattern[str]
+    hook_docs: re.Pattern[str]
     go_marker_methods: re.Pattern[str]
     exceptions: frozenset[str]
     bare_exceptions: frozenset[str]
     messages: re.Pattern[str]
     abstract_messages: re.Pattern[str]
+    abstract_types: re.Pattern[str]
+    optional_operations: frozenset[str]
     admissions: tuple[MarkerRule, ...]
     test_paths: re.Pattern[str]
 
@@ -242,7 +255,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "4"  # a method a subclass in the file overrides is a default, not a stub
+    version = "5"  # base and null-object classes, doc comments, builds' versions
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -277,8 +290,9 @@ class StubGate:
                 else matches_in(compiled, tree.root_node, ranges)
             )
             family = _Family(lang, tree.root_node)
+            alternative = lang == "go" and _go_constrained(source.path, tree.root_node)
             for _, captured in found:
-                hit = self._judge(lang, captured, is_test, family)
+                hit = self._judge(lang, captured, is_test, family, alternative)
                 if hit is not None:
                     hits.append(hit)
         findings = self._located(source, hits)
@@ -300,8 +314,16 @@ class StubGate:
     # structural rules
 
     def _judge(
-        self, lang: str, captured: dict[str, list[Node]], is_test: bool, family: _Family
+        self,
+        lang: str,
+        captured: dict[str, list[Node]],
+        is_test: bool,
+        family: _Family,
+        alternative: bool = False,
     ) -> _Hit | None:
+        """``alternative``: the file is one build's version of its code (a Go file with a
+        build constraint), so what it leaves empty or unsupported is that build's
+        behaviour."""
         if "anywhere" in captured:
             stand_in = captured["anywhere"][0]
             unit = _enclosing_function(stand_in)
@@ -316,29 +338,32 @@ class StubGate:
         if not self._judged(lang, unit, is_test) or _declared_only(lang, unit):
             return None
         body = captured["body"][0] if "body" in captured else None
+        name = _name(lang, unit)
         if "empty" in captured:
             stand_in = captured["empty"][0]
             if not _only(lang, body, stand_in) or self._meant_empty(lang, unit):
                 return None
-            name = _name(lang, unit)
             if family.overridden(unit, name) or family.overrides(unit, name):
                 return None  # a default hook, or a base's method turned off on purpose
-            if lang == "python" and (self._documented_hook(unit) or _python_fallback(unit)):
+            if alternative or self._given_a_job(lang, unit, name, empty=True):
                 return None
             return self._hit(self.rules.empty, lang, unit, stand_in)
         if "raise" in captured:
             stand_in = captured["raise"][0]
             if not _only(lang, body, stand_in) or not self._not_implemented(lang, captured):
                 return None
-            if family.overridden(unit, _name(lang, unit)):
+            if family.overridden(unit, name):
                 return None  # the pre-`abc` abstract method: its subclasses provide it
-            if lang == "python" and _python_fallback(unit):
-                return None  # unsupported where this branch runs: the other has the code
+            if alternative or self._given_a_job(lang, unit, name, empty=False):
+                return None
             return self._hit(self.rules.not_implemented, lang, unit, stand_in)
         return None
 
     def _judged(self, lang: str, unit: Node, is_test: bool) -> bool:
-        """Outside test files every unit; in them, only the tests themselves."""
+        """Outside test files every unit; in them, and in a Rust ``#[cfg(test)]``
+        module, only the tests themselves."""
+        if not is_test and lang == "rust":
+            is_test = _in_rust_tests(unit)
         return not is_test or _is_test(lang, unit)
 
     def _meant_empty(self, lang: str, unit: Node) -> bool:
@@ -348,24 +373,44 @@ class StubGate:
             return True
         owner = _go_receiver(unit) if lang == "go" else _class_name(unit)
         if noop.search(owner) is not None:
-            return True  # a method of a type named for doing nothing (nopCloser, NoOpCache)
+            return True  # a method of a type named for doing nothing (nopCloser, NullStore)
         if _ignores_arguments(lang, unit):
             return True
         if lang == "go":
             return _go_marker(unit, name, self.rules.go_marker_methods)
+        if lang == "rust" and (name.startswith("_") or _rust_bounds_only(unit)):
+            return True
         return _empty_by_design(lang, unit)
 
-    def _documented_hook(self, function: Node) -> bool:
-        """Whether a Python method's docstring, or its class's, says it is there to be
-        overridden ("left for overriding by users that subclass", "Inherit from this
-        class and override the callbacks you want"): the words that make a
-        NotImplementedError abstract (``abstract_messages``) make an empty body a hook."""
-        nodes = [function]
-        owner = _python_owner(function)
-        if owner is not None and owner.type == "class_definition":
-            nodes.append(owner)
-        words = self.rules.abstract_messages
-        return any(words.search(_python_docstring(node)) is not None for node in nodes)
+    def _given_a_job(self, lang: str, unit: Node, name: str, *, empty: bool) -> bool:
+        """What around a method says that its empty or "not implemented" body is meant:
+        a class named as a base to be subclassed (``AbstractExecutorService``,
+        ``Converter::Base``); a doc comment or docstring, the method's or its class's,
+        that says it is there to be overridden (the words that make a NotImplementedError
+        abstract, ``abstract_messages``: "has to be implemented by sub-classes",
+        "@abstract"), or for an empty body that it does nothing on purpose (``noop_docs``:
+        "A no-op import hook") or, the method's own, that it is a hook (``hook_docs``: "A
+        hook invoked every time ..."); a configuration's version of the function (Rust ``#[cfg]``, a
+        Python branch of an ``if`` or ``try``); Java's optional collection operations,
+        which throw UnsupportedOperationException by contract."""
+        owner = _owner(unit)
+        if owner is not None and self.rules.abstract_types.search(_owner_name(owner)):
+            return True
+        own_doc = _doc(lang, unit)
+        docs = [own_doc, _doc(lang, owner)] if owner is not None else [own_doc]
+        if any(self.rules.abstract_messages.search(doc) is not None for doc in docs):
+            return True
+        if empty and self.rules.hook_docs.search(own_doc) is not None:
+            return True
+        if empty and any(self.rules.noop_docs.search(doc) is not None for doc in docs):
+            return True
+        if lang == "python":
+            return _python_fallback(unit)
+        if lang == "rust":
+            return _rust_configured(unit)
+        if lang == "java" and not empty and name in self.rules.optional_operations:
+            return owner is not None and _java_has_supertypes(owner)
+        return False
 
     def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
         if lang == "rust":  # the query only captures todo!() and unimplemented!()
@@ -655,6 +700,8 @@ def _param_name(param: Node) -> str:
     """The first identifier in a parameter (its name, in the languages that use it)."""
     if param.type in ("self_parameter", "self"):
         return "self"
+    if param.type == "parameter_declaration" and param.child_by_field_name("name") is None:
+        return "_"  # Go: a parameter with only a type is one the function ignores
     stack = [param]
     while stack:
         node = stack.pop()
@@ -709,14 +756,31 @@ def _go_marker(unit: Node, name: str, exported_markers: re.Pattern[str]) -> bool
     package's API, so an empty body is the whole point. An exported one such as
     ``func (s *Store) Flush() {}`` is API that callers rely on, and empty it is a stub,
     unless its name is a marker's (``exported_markers``: a predicate without a result
-    such as ``IsExpr``/``CanBeAux``, ``ProtoMessage``, ``RuntimeError``, ``Signal``).
+    such as ``IsExpr``/``CanBeAux``, ``ProtoMessage``, ``RuntimeError``, ``Signal``) or
+    the file gives the same empty method to more than one type (``func (StructC)
+    InterfaceA() {}``, ``func (*StructD) InterfaceA() {}``).
     """
+    if not _go_bare(unit):
+        return False
+    if not name[:1].isupper() or exported_markers.search(name) is not None:
+        return True
+    root = unit.parent
+    same = 0
+    for other in root.named_children if root is not None else ():
+        named = other.child_by_field_name("name") if other.type == unit.type else None
+        if named is not None and _text(named) == name and _go_bare(other):
+            body = other.child_by_field_name("body")
+            if body is not None and all(is_comment(c) for c in body.named_children):
+                same += 1
+    return same > 1
+
+
+def _go_bare(unit: Node) -> bool:
+    """A Go method without parameters or results."""
     if unit.type != "method_declaration" or unit.child_by_field_name("result") is not None:
         return False
     params = unit.child_by_field_name("parameters")
-    if params is None or params.named_child_count != 0:
-        return False
-    return not name[:1].isupper() or exported_markers.search(name) is not None
+    return params is not None and params.named_child_count == 0
 
 
 #: Nodes that name a class, struct or impl block (the methods' type), by language.
@@ -729,19 +793,152 @@ CLASS_NODES = frozenset(
         "class_specifier",  # C++
         "struct_specifier",  # C++
         "impl_item",  # Rust
+        "module",  # Ruby
     }
 )
 
 
 def _class_name(unit: Node) -> str:
-    """The name of the class (struct, impl block) ``unit`` is a method of, else ""."""
+    """The name of the class (struct, impl block, Ruby module) ``unit`` is a method of,
+    else ""."""
+    owner = _owner(unit)
+    return _owner_name(owner) if owner is not None else ""
+
+
+def _owner(unit: Node) -> Node | None:
+    """The class (struct, impl block, Ruby module) ``unit`` is defined in, if any."""
     node = unit.parent
     while node is not None:
         if node.type in CLASS_NODES:
-            name = node.child_by_field_name("name") or node.child_by_field_name("type")
-            return _text(name) if name is not None else ""
+            return node
         node = node.parent
-    return ""
+    return None
+
+
+def _owner_name(owner: Node) -> str:
+    """``Store`` for ``class Store``, ``module Cache::Null``, ``impl<T> Store<T>``."""
+    name = owner.child_by_field_name("name") or owner.child_by_field_name("type")
+    return _last_name(re.sub(r"<.*", "", _text(name), flags=re.S)) if name is not None else ""
+
+
+#: Nodes between a definition and the comments above it (Ruby's first method of a body).
+DOC_WRAPPERS = frozenset({"decorated_definition", "export_statement"})
+#: What may stand between a definition and its doc comment.
+DOC_SKIPPED = frozenset({"attribute_item", "decorator", "annotation", "marker_annotation"})
+
+
+def _doc(lang: str, node: Node) -> str:
+    """The documentation of a function or class: the comments right above it (one
+    block, attributes and decorators between them skipped) and a Python docstring."""
+    texts = [_python_docstring(node)] if lang == "python" else []
+    if node.parent is not None and node.parent.type in DOC_WRAPPERS:
+        node = node.parent
+    first = node.prev_named_sibling is None
+    if first and node.parent is not None and node.parent.type == "body_statement":
+        node = node.parent  # Ruby: the comments above a body's first method are outside it
+    top = node.start_point.row
+    sibling = node.prev_named_sibling
+    while sibling is not None and sibling.end_point.row >= top - 1:
+        if is_comment(sibling):
+            texts.append(_text(sibling))
+        elif sibling.type not in DOC_SKIPPED:
+            break
+        top = sibling.start_point.row
+        sibling = sibling.prev_named_sibling
+    return "\n".join(texts)
+
+
+_RUST_CONFIGURED = lazyre.compile(r"#\[\s*(?:cfg|cfg_attr|rustversion::)")
+_RUST_TESTS = lazyre.compile(r"#\[\s*cfg\s*\(\s*test\s*\)\s*\]")
+
+
+def _rust_attributes(item: Node) -> list[str]:
+    """The outer attributes of a Rust item (``#[cfg(unix)]``), as written."""
+    found = []
+    sibling = item.prev_named_sibling
+    while sibling is not None and (sibling.type == "attribute_item" or is_comment(sibling)):
+        if sibling.type == "attribute_item":
+            found.append(_text(sibling))
+        sibling = sibling.prev_named_sibling
+    return found
+
+
+def _rust_items(unit: Node) -> list[Node]:
+    """``unit`` and the modules and impl blocks it is in."""
+    items = []
+    node: Node | None = unit
+    while node is not None:
+        if node.type in ("function_item", "mod_item", "impl_item"):
+            items.append(node)
+        node = node.parent
+    return items
+
+
+def _rust_configured(unit: Node) -> bool:
+    """Whether a Rust function is one configuration's version: it, or a module or impl
+    block it is in, has ``#[cfg(...)]``, ``#[cfg_attr(...)]`` or ``#[rustversion::...]``
+    (``#[cfg(not(unix))] mod fork { pub fn register_fork_handler() {} }``), other than
+    ``#[cfg(test)]``."""
+    return any(
+        _RUST_CONFIGURED.match(attribute) is not None and _RUST_TESTS.match(attribute) is None
+        for item in _rust_items(unit)
+        for attribute in _rust_attributes(item)
+    )
+
+
+def _in_rust_tests(unit: Node) -> bool:
+    """Whether a Rust function is in a ``#[cfg(test)]`` module: a test file's code."""
+    return any(
+        _RUST_TESTS.match(attribute) is not None
+        for item in _rust_items(unit)
+        if item.type == "mod_item"
+        for attribute in _rust_attributes(item)
+    )
+
+
+def _rust_bounds_only(unit: Node) -> bool:
+    """A Rust function with bounded type parameters and no parameters: it exists for the
+    compiler to check the bounds (``fn is_unpin<T: Unpin>() {}``), so it has no body."""
+    params = unit.child_by_field_name("parameters")
+    generics = unit.child_by_field_name("type_parameters")
+    if params is None or generics is None:
+        return False
+    if any(not is_comment(c) for c in params.named_children):
+        return False
+    return ":" in _text(generics) or any(c.type == "where_clause" for c in unit.named_children)
+
+
+_GOOS = (
+    "aix|android|darwin|dragonfly|freebsd|hurd|illumos|ios|js|linux|nacl|netbsd|openbsd"
+    "|plan9|solaris|wasip1|windows|zos"
+)
+_GOARCH = (
+    "386|amd64|amd64p32|arm|arm64|arm64be|armbe|loong64|mips|mipsle|mips64|mips64le"
+    "|mips64p32|mips64p32le|ppc|ppc64|ppc64le|riscv|riscv64|s390|s390x|sparc|sparc64|wasm"
+)
+_GO_CONSTRAINED_NAME = lazyre.compile(
+    rf"_(?:(?:{_GOOS})(?:_(?:{_GOARCH}))?|{_GOARCH})(?:_test)?\.go$"
+)
+
+
+def _go_constrained(path: str, root: Node) -> bool:
+    """Whether a Go file is built only under some constraint: a ``//go:build`` (or ``//
+    +build``) line before the package clause, or a ``_windows.go``/``_arm64.go`` name.
+    Its functions are that build's versions: empty where the build needs nothing."""
+    if _GO_CONSTRAINED_NAME.search(path) is not None:
+        return True
+    for child in root.children:
+        if child.type == "package_clause":
+            return False
+        if child.type == "comment" and _text(child).startswith(("//go:build", "// +build")):
+            return True
+    return False
+
+
+def _java_has_supertypes(owner: Node) -> bool:
+    """Whether a Java class extends or implements something (a collection type, whose
+    optional operations may throw UnsupportedOperationException by contract)."""
+    return any(owner.child_by_field_name(f) is not None for f in ("superclass", "interfaces"))
 
 
 #: What defines a method in a class body, by node type: the field that names it.
@@ -1031,11 +1228,15 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
+        noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),
+        hook_docs=_regex(empty, empty_index, "hook_docs", label, lazy),
         go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),
         exceptions=_names(ni, ni_index, "exceptions", label),
         bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
         messages=_regex(ni, ni_index, "messages", label, lazy),
         abstract_messages=_regex(ni, ni_index, "abstract_messages", label, lazy),
+        abstract_types=_regex(ni, ni_index, "abstract_types", label, lazy),
+        optional_operations=_names(ni, ni_index, "optional_operations", label),
         admissions=admissions,
         test_paths=_regex(data, None, "test_paths", label, lazy),
     )

@@ -396,11 +396,16 @@ def test_a_python_fallback_in_another_branch_is_not_a_stub(code: str, expected: 
         ),
         ('class C:\n    def send(self, r):\n        """Send the request."""\n        pass\n', [4]),
         ('def on_start(app):\n    """A hook: plugins override it."""\n    pass\n', []),
-        # the words do not excuse a function that only raises: that takes its message
+        # a class documented as one to subclass: its bare NotImplementedError is abstract
         (
             'class C:\n    """Override what you need."""\n\n    def f(self):\n'
             "        raise NotImplementedError\n",
-            [5],
+            [],
+        ),
+        (
+            'class C:\n    """The client."""\n\n    def f(self):\n'
+            '        """Fetch."""\n        raise NotImplementedError\n',
+            [6],
         ),
     ],
 )
@@ -419,6 +424,189 @@ def test_only_the_same_file_counts_for_a_hierarchy() -> None:
         [source("shapes.py", base), source("square.py", sub)], Context(root=Path("."))
     )
     assert [(f.path, f.rule) for f in found] == [("shapes.py", "not-implemented")]
+
+
+# What real Go, Rust, Ruby and Java code leaves empty or unsupported on purpose (each
+# case is the shape of one found in a widely used package), and its near misses.
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        # a class or module named as a base to subclass
+        (
+            "base.rb",
+            "module Backend\n  module Base\n    def lookup(key)\n      raise NotImplementedError\n"
+            "    end\n  end\nend\n",
+            [],
+        ),
+        (
+            "exec.rb",
+            "class AbstractExecutorService\n  def shutdown\n    raise NotImplementedError\n  end\n"
+            "end\n",
+            [],
+        ),
+        (
+            "cache.py",
+            "class BaseCache:\n    def get(self, key):\n        raise NotImplementedError()\n",
+            [],
+        ),
+        ("cache.py", "class CacheBase:\n    def close(self):\n        pass\n", []),
+        (
+            "db.py",
+            "class Database:\n    def close(self):\n        pass\n\n\nclass Basement:\n"
+            "    def close(self):\n        pass\n",
+            [3, 8],
+        ),
+        # the null object
+        (
+            "log.rb",
+            "class NullLogger\n  def info(msg); end\nend\n\nmodule Adapters\n  module Null\n"
+            "    def setup; end\n  end\nend\n",
+            [],
+        ),
+        (
+            "null_file.py",
+            "class NullFile(IO[str]):\n    def close(self) -> None:\n        pass\n",
+            [],
+        ),
+        ("log.rb", "class Nullable\n  def info(msg); end\nend\n", [2]),
+        # documented: abstract, a hook, a no-op on purpose; the comment must be the doc
+        (
+            "conv.rb",
+            "class Converter\n"
+            "  # This is the only method that has to be implemented by sub-classes!\n"
+            "  def convert(el)\n    raise NotImplementedError\n  end\nend\n",
+            [],
+        ),
+        (
+            "lexer.rb",
+            "class Lexer\n  def lex; go; end\n\n  # @abstract\n  #\n"
+            "  # Called after each lex. The default implementation is a noop.\n  def reset!\n"
+            "  end\nend\n",
+            [],
+        ),
+        (
+            "pattern.rb",
+            "# Superclass for all patterns.\n# @abstract\nclass Pattern\n  def expand(values)\n"
+            "    raise NotImplementedError, 'expanding'\n  end\nend\n",
+            [],
+        ),
+        (
+            "cursor.js",
+            "class Cursor {\n  /**\n   * Moves to the next token.\n   * @abstract\n   */\n"
+            "  moveNext() {\n    throw new Error('Not implemented.');\n  }\n}\n",
+            [],
+        ),
+        (
+            "rules.js",
+            "/**\n * Check statements for `any`. It does nothing.\n */\n"
+            "function verifyForAny() {}\n",
+            [],
+        ),
+        (
+            "hooks.rb",
+            "class Hooks\n  # The hook invoked by start.\n\n  def after_start(event)\n  end\nend\n",
+            [4],
+        ),
+        ("hooks.rb", "class Hooks\n  # Starts the server.\n  def start(event)\n  end\nend\n", [3]),
+        # a class documented as a no-op; "hook" counts only in the method's own doc
+        (
+            "rewrite.py",
+            'class DummyRewriteHook:\n    """A no-op import hook for when rewriting is off."""\n\n'
+            "    def mark_rewrite(self, *names):\n        pass\n",
+            [],
+        ),
+        (
+            "recorder.py",
+            'class HookRecorder:\n    """Records every hook call."""\n\n'
+            "    def after(self, outcome):\n        pass\n",
+            [5],
+        ),
+        # one build's version: Rust #[cfg], a Go build constraint or file name
+        ("fork.rs", "#[cfg(not(unix))]\nmod fork {\n    pub fn register_handler() {}\n}\n", []),
+        ("fork.rs", "#[cfg(windows)]\nfn signal(kind: i32) {\n    unimplemented!()\n}\n", []),
+        (
+            "tests/bt.rs",
+            "#[test]\n#[cfg_attr(not(nightly), ignore)]\nfn backtrace() {}\n\n"
+            "#[rustversion::not(nightly)]\n#[test]\nfn option() {}\n",
+            [],
+        ),
+        ("fork.rs", "#[cfg(test)]\nfn register_handler() {}\n", [2]),
+        (
+            "debug_disable.go",
+            "//go:build !debug\n\npackage diff\n\nfunc (d debugger) Update() {}\n",
+            [],
+        ),
+        ("term_windows.go", "package term\n\nfunc Restore() {}\n", []),
+        (
+            "term.go",
+            "// Package term\npackage term\n\n// go:build is not a constraint here\n"
+            "func Restore() {}\n",
+            [5],
+        ),
+        # Rust: unit tests' helpers, names and functions that only carry bounds
+        (
+            "lib.rs",
+            "#[cfg(test)]\nmod tests {\n    struct Sink;\n    impl Sink {\n"
+            "        fn write(&self) {}\n    }\n    #[test]\n    fn writes() {}\n}\n",
+            [8],
+        ),
+        (
+            "lib.rs",
+            "fn _dummy() {}\n\nfn is_unpin<T: Unpin>() {}\n\nfn check<T>() where T: Send {}\n",
+            [],
+        ),
+        ("lib.rs", "fn check<T: Send>(value: T) {}\n\nfn dummy() {}\n", [1, 3]),
+        (
+            "lib.rs",
+            "/// While this function is itself a no-op, it satisfies `#[must_use]`.\n"
+            "pub fn retain(&mut self) {\n    // no-op\n}\n",
+            [],
+        ),
+        # Go: parameters without names, a marker given to several types
+        (
+            "render.go",
+            "package render\n\nfunc (r Redirect) WriteContentType(http.ResponseWriter) {}\n",
+            [],
+        ),
+        (
+            "render.go",
+            "package render\n\nfunc (r Redirect) WriteContentType(w http.ResponseWriter) {}\n",
+            [3],
+        ),
+        (
+            "structs.go",
+            "package s\n\nfunc (x StructC) InterfaceA()  {}\nfunc (x *StructD) InterfaceA() {}\n",
+            [],
+        ),
+        (
+            "structs.go",
+            "package s\n\nfunc (x StructC) InterfaceA() {}\n"
+            "func (x StructD) InterfaceA() { x.n++ }\n",
+            [3],
+        ),
+        # Java: the optional operations of a collection
+        (
+            "KeySet.java",
+            "class KeySet<K> extends AbstractSet<K> {\n    public boolean add(K key) {\n"
+            "        throw new UnsupportedOperationException();\n    }\n}\n",
+            [],
+        ),
+        (
+            "Cart.java",
+            "class Cart {\n    public boolean add(Item item) {\n"
+            "        throw new UnsupportedOperationException();\n    }\n}\n",
+            [3],
+        ),
+        (
+            "KeySet.java",
+            "class KeySet<K> implements Set<K> {\n    public boolean save() {\n"
+            "        throw new UnsupportedOperationException();\n    }\n}\n",
+            [3],
+        ),
+    ],
+)
+def test_what_real_code_leaves_empty_on_purpose(path: str, code: str, expected: list[int]) -> None:
+    assert [f.line for f in check(path, code)] == expected
 
 
 @pytest.mark.parametrize(

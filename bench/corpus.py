@@ -3205,6 +3205,59 @@ def stub_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
         "positive",
         "doc-not-abstract",
     )
+    # (added after the rest, so the items above stay as they were)
+    ts = corpus.file(f"stub/typescript/real_{idx}.ts", "typescript")
+    shell, fn = cls(), nm.camel()
+    use = pick(
+        rng,
+        [
+            f"{shell}.prototype = Proto{uid()};",
+            f"Object.setPrototypeOf({shell}, Proto{uid()});",
+            f"const self = {shell} as any;",
+        ],
+    )
+    snip(ts, f"function {shell}() {{}}\n{use}", "negative", "constructor-shell")
+    snip(
+        ts,
+        f"/**\n * Registers a backend.\n *\n * @example\n * const backend = {{\n"
+        f" *   {fn}: () => none() // {pick(rng, ['Placeholder', 'Mock', 'Dummy'])} implementation\n"
+        f" * }}\n */\nexport function register{uid()}(backend: Backend): void {{\n"
+        "  backends.push(backend);\n}",
+        "negative",
+        "doc-example",
+    )
+    snip(ts, f"function {fn}(row: Row) {{}}\n\n{fn}(order);", "positive", "called-empty")
+    snip(
+        ts,
+        f"/**\n * Parses the input.\n * @param input the text\n"
+        f" * Placeholder implementation until the grammar lands.\n */\n"
+        f"export function parse{uid()}(input: string): number {{\n  return input.length;\n}}",
+        "positive",
+        "admission-after-a-tag",
+    )
+    rs = corpus.file(f"stub/rust/real_doc_{idx}.rs", "rust")
+    snip(
+        rs,
+        f"/// Runs the command.\n///\n/// ```\n/// fn main() {{\n"
+        f"///     // placeholder implementation\n/// }}\n/// ```\npub fn {nm.snake()}() -> i32 {{\n"
+        "    go()\n}",
+        "negative",
+        "doc-example",
+    )
+    snip(
+        rs,
+        f"/// Runs the command.\n/// Placeholder implementation for now.\npub fn {nm.snake()}() -> i32 {{\n"
+        "    go()\n}",
+        "positive",
+        "admission-in-doc",
+    )
+    ex = corpus.file(f"stub/rust/examples/real_{idx}.rs", "rust")
+    snip(
+        ex,
+        f"fn main() {{\n    let args = {nm.snake()}();\n    // Continued program logic goes here...\n}}",
+        "negative",
+        "example-code",
+    )
 
 
 # ------------------------------------------------------------------------------ main

@@ -37,8 +37,9 @@ built under a constraint. Java's optional collection operations throw
 ``UnsupportedOperationException`` by contract. Null objects (``NullLogger``), Rust
 functions named unused (``_dummy``) or that only carry bounds for the compiler (``fn
 is_unpin<T: Unpin>() {}``), Go methods whose parameters have no names, and an exported
-Go method the file gives, empty, to several types (a marker) are empty by design. Each
-of these was found in real, widely used code (``docs/gates.md``, Quality).
+Go method the file gives, empty, to several types (a marker) are empty by design, and
+so is a JS/TS function the file uses as a constructor's shell (its ``prototype`` set).
+Each of these was found in real, widely used code (``docs/gates.md``, Quality).
 Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
 passed as callbacks, and a Python function whose body is only a docstring (a hook
 specification, documented on purpose) are not bodies this gate judges. A comment inside
@@ -48,7 +49,9 @@ empty-body -- ...``), which the audit chain records.
 Test files (``test_paths`` in the rule file) are judged differently: test doubles are
 meant to be fakes, so there the structural rules apply only to the tests themselves (a
 test with an empty body proves nothing), and the comment rules not at all ("a stub
-server for the tests" is a description, not an admission).
+server for the tests" is a description, not an admission). Nor are the comment rules
+applied to example code (``example_paths``) or to the code examples of documentation (a
+fenced block or ``@example`` section of a doc comment, a doctest line).
 """
 
 from __future__ import annotations
@@ -236,6 +239,7 @@ class StubRules:
     optional_operations: frozenset[str]
     admissions: tuple[MarkerRule, ...]
     test_paths: re.Pattern[str]
+    example_paths: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "5"  # base and null-object classes, doc comments, builds' versions
+    version = "6"  # base and null classes, docs, builds' versions, shells, examples
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -278,7 +282,9 @@ class StubGate:
         is_test = self.rules.test_paths.search(source.path) is not None
         compiled = query(lang, "stubs")
         ranges = anchor_ranges(lang, data) if compiled is not None else []
-        active, windows = self._admission_windows(lang, data) if not is_test else ([], [])
+        example = self.rules.example_paths.search(source.path) is not None
+        judge_comments = not is_test and not example
+        active, windows = self._admission_windows(lang, data) if judge_comments else ([], [])
         if not ranges and not active:
             return []  # nothing here could match: not even parsed for this gate
         tree = parse(lang, data)
@@ -345,6 +351,8 @@ class StubGate:
                 return None
             if family.overridden(unit, name) or family.overrides(unit, name):
                 return None  # a default hook, or a base's method turned off on purpose
+            if lang in JS_LIKE and unit.type != "method_definition" and name in family.shells():
+                return None  # a constructor's shell: its prototype does the work
             if alternative or self._given_a_job(lang, unit, name, empty=True):
                 return None
             return self._hit(self.rules.empty, lang, unit, stand_in)
@@ -480,7 +488,42 @@ class StubGate:
         findings: list[Finding] = []
         for text in texts:
             findings.extend(judge(self.id, source.path, text, active))
+        if findings:
+            lines = source.data.decode("utf-8", "replace").split("\n")
+            findings = [f for f in findings if not _in_example(lines, f.line)]
         return findings
+
+
+#: A line of a comment block: ``//``, ``///``, ``//!``, ``/*``, ``/**``, `` * ``, ``#``;
+#: the group is what follows the delimiter.
+_COMMENT_LINE = lazyre.compile(r"\s*(?:/{2,3}!?|/\*\*?|\*(?!/)|#+)\s?(.*)")
+#: A doc tag (JSDoc, YARD, Javadoc): ``@param``, ``@returns`` ...
+_DOC_TAG = lazyre.compile(r"@[A-Za-z]")
+
+
+def _in_example(lines: Sequence[str], line: int) -> bool:
+    """Whether ``line`` (1-based) is code that documentation shows: a doctest line
+    (``>>> ``), or, in the block of comment lines it is in, inside a fenced block
+    (`````) or a JSDoc or YARD ``@example`` section. "// Placeholder implementation" in
+    an example of how to write a backend is the example's, not the code's."""
+    if lines[line - 1].lstrip().startswith(">>> "):
+        return True
+    fences = 0
+    tagged = False  # a tag other than @example stands between the line and any above
+    for index in range(line - 1, -1, -1):
+        found = _COMMENT_LINE.match(lines[index])
+        if found is None:
+            break
+        body = found.group(1).strip()
+        if index < line - 1 and body.startswith(("```", "~~~")):
+            fences += 1
+        elif body.startswith("@example") and not tagged:
+            return True
+        elif _DOC_TAG.match(body) is not None:
+            tagged = True
+        if lines[index].lstrip().startswith("/*"):
+            break  # the block comment's first line
+    return fences % 2 == 1
 
 
 @functools.cache
@@ -748,6 +791,19 @@ def _empty_by_design(lang: str, unit: Node) -> bool:
     return False
 
 
+#: What makes an empty JS/TS function a constructor's shell: its prototype is set or
+#: given (``Base.prototype = proto``, ``Object.setPrototypeOf(HttpApi, Proto)``,
+#: ``util.inherits(Stream, Emitter)``), or it is cast to a class type (``KeyClass as any
+#: as Reference``). Each alternative captures the name.
+_JS_SHELL = lazyre.compile(
+    rb"\b([A-Za-z_$][\w$]*)\.prototype\b"
+    rb"|\b(?:Object|Reflect)\.(?:setPrototypeOf|assign|defineProperty|defineProperties)"
+    rb"\(\s*([A-Za-z_$][\w$]*)"
+    rb"|\binherits\(\s*([A-Za-z_$][\w$]*)"
+    rb"|\b([A-Za-z_$][\w$]*)\s+as\s"
+)
+
+
 def _go_marker(unit: Node, name: str, exported_markers: re.Pattern[str]) -> bool:
     """A Go marker method: no parameters, no results, and a name that says marker.
 
@@ -988,6 +1044,7 @@ class _Family:
         self._classes: dict[tuple[int, int], _Class] | None = None
         self._named: dict[str, list[_Class]] = {}  # name -> the classes so named
         self._subclasses: dict[str, list[_Class]] = {}  # base name -> its subclasses
+        self._shells: set[str] | None = None
 
     def classes(self) -> dict[tuple[int, int], _Class]:
         if self._classes is None:
@@ -1007,6 +1064,21 @@ class _Family:
         if node is None or node.type not in CLASS_NODES:
             return None
         return self.classes().get((node.start_byte, node.end_byte))
+
+    def shells(self) -> set[str]:
+        """The names this JS/TS file uses as constructors or classes rather than as code
+        to run (:data:`_JS_SHELL`): an empty function so named is a constructor's shell
+        (``function KeyClass() {}`` and then ``Object.setPrototypeOf(KeyClass, Proto)``,
+        lodash's ``function baseLodash() {}`` whose prototype its wrappers share): the
+        prototype does the work."""
+        if self._shells is None:
+            self._shells = {
+                name.decode()
+                for found in _JS_SHELL.finditer(self.root.text or b"")
+                for name in found.groups()
+                if name
+            }
+        return self._shells
 
     def overridden(self, unit: Node, name: str) -> bool:
         """Whether a subclass (at any depth) in the file defines ``name`` again."""
@@ -1239,6 +1311,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         optional_operations=_names(ni, ni_index, "optional_operations", label),
         admissions=admissions,
         test_paths=_regex(data, None, "test_paths", label, lazy),
+        example_paths=_regex(data, None, "example_paths", label, lazy),
     )
 
 

@@ -66,7 +66,8 @@ def test_every_sample_is_judged_right(rule: str, verdict: str, sample: dict[str,
 @pytest.mark.parametrize(("rule", "verdict", "sample"), samples())
 def test_the_pre_filters_lose_no_admission(rule: str, verdict: str, sample: dict[str, str]) -> None:
     sf = source(sample["path"], sample["code"])
-    if GATE.rules.test_paths.search(sf.path) or sf.language not in CODE_LANGUAGES:
+    skipped = GATE.rules.test_paths.search(sf.path) or GATE.rules.example_paths.search(sf.path)
+    if skipped or sf.language not in CODE_LANGUAGES:
         return
     texts = comments(sf)
     docstrings = query(sf.language or "", "docstrings")
@@ -74,10 +75,12 @@ def test_the_pre_filters_lose_no_admission(rule: str, verdict: str, sample: dict
         nodes = captures(docstrings, parse(sf.language or "", sf.data).root_node)
         spans = sorted({(n.start_byte, n.end_byte) for n in nodes.get("docstring", [])})
         texts.extend(from_spans(sf.data, spans))
+    lines = sample["code"].split("\n")
     expected = sorted(
         (f.line, f.column, f.rule)
         for t in texts
         for f in judge("stub", sf.path, t, GATE.rules.admissions)
+        if not stub._in_example(lines, f.line)  # the examples documentation shows
     )
     found = sorted((f.line, f.column, f.rule) for f in check(sf.path, sf.data))
     assert [f for f in found if f[2] in ("admitted-stub", "fake-result")] == expected
@@ -974,3 +977,64 @@ def test_an_anchor_counts_only_where_a_stand_in_can_stand(
     lang = "python" if path.endswith(".py") else "javascript"
     assert bool(stub.anchor_ranges(lang, code.encode())) is anchored
     assert anchored or check(path, code) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        # an empty function the file uses as a constructor's shell
+        (
+            "shell.ts",
+            "function KeyClass() {}\nconst self = KeyClass as any;\n"
+            "function Base() {}\nBase.prototype = proto;\n"
+            "function Api() {}\nObject.setPrototypeOf(Api, Proto);\n"
+            "function Stream() {}\nutil.inherits(Stream, Emitter);\n",
+            [],
+        ),
+        (
+            "save.ts",
+            "function save(row: Row) {}\n\nsave(order);\nconst p = proto.prototype;\n",
+            [1],
+        ),
+        # code examples in documentation are the example's
+        (
+            "watch.ts",
+            "/**\n * Watches.\n *\n * @example\n * const b = {\n"
+            " *   register: () => none() // Placeholder implementation\n * }\n */\n"
+            "export function watch() {\n  go();\n}\n",
+            [],
+        ),
+        (
+            "run.rs",
+            "/// Runs.\n///\n/// ```\n/// // placeholder implementation\n/// ```\n"
+            "/// Placeholder implementation for now.\npub fn run() {\n    go()\n}\n",
+            [6],
+        ),
+        (
+            "parse.ts",
+            "/**\n * @example\n * parse('x')\n * @returns the tree\n"
+            " * Placeholder implementation until the grammar lands.\n */\n"
+            "export function parse(s: string) {\n  return s;\n}\n",
+            [5],
+        ),
+        (
+            "doc.py",
+            'def f():\n    """Run.\n\n    >>> stub_impl()  # placeholder implementation\n'
+            '    """\n    return 1\n',
+            [],
+        ),
+        # example code
+        (
+            "examples/git.rs",
+            "fn main() {\n    go();\n    // Continued program logic goes here...\n}\n",
+            [],
+        ),
+        (
+            "src/git.rs",
+            "fn main() {\n    go();\n    // Continued program logic goes here...\n}\n",
+            [3],
+        ),
+    ],
+)
+def test_shells_and_examples_are_not_stubs(path: str, code: str, expected: list[int]) -> None:
+    assert [f.line for f in check(path, code)] == expected

@@ -504,8 +504,9 @@ _DOC_TAG = lazyre.compile(r"@[A-Za-z]")
 def _in_example(lines: Sequence[str], line: int) -> bool:
     """Whether ``line`` (1-based) is code that documentation shows: a doctest line
     (``>>> ``), or, in the block of comment lines it is in, inside a fenced block
-    (`````) or a JSDoc or YARD ``@example`` section. "// Placeholder implementation" in
-    an example of how to write a backend is the example's, not the code's."""
+    (`````) or a JSDoc or YARD ``@example`` section. An example of how to write a
+    backend may call its own body a stand-in: that is said of the example, not of the
+    code the comment documents."""
     if lines[line - 1].lstrip().startswith(">>> "):
         return True
     fences = 0

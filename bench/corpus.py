@@ -3258,6 +3258,52 @@ def stub_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
         "negative",
         "example-code",
     )
+    hpp = corpus.file(f"stub/cpp/real_{idx}.h", "cpp")  # C++ in a .h: read as C++
+    hpp.add("#pragma once\n#include <mutex>\n")
+    sink, tag = nm.snake(), nm.snake()
+    snip(
+        hpp,
+        f"class {sink}_sink : public base_sink {{\nprotected:\n    void flush_() override {{}}\n}};",
+        "negative",
+        "header-override",
+    )
+    kind = pick(rng, ["std::size_t", "const Handler&", "Args...", "int*, const Tuple&"])
+    snip(
+        hpp,
+        f"struct {sink}_buffers {{\n    void {nm.snake()}({kind}) {{}}\n}};",
+        "negative",
+        "unnamed-parameters",
+    )
+    snip(
+        hpp,
+        f"struct {tag}_t {{\n    ASIO_CONSTEXPR {tag}_t() {{}}\n}};",
+        "negative",
+        "constructor-behind-macro",
+    )
+    snip(
+        hpp,
+        f"struct {tag}_promise {{\n    void return_void() {{}}\n"
+        "    void await_suspend(std::coroutine_handle<>) noexcept {}\n};",
+        "negative",
+        "coroutine-hooks",
+    )
+    snip(hpp, f"class null_{tag} {{\npublic:\n    void lock() {{}}\n}};", "negative", "null-object")
+    snip(
+        hpp,
+        f"struct {nm.snake()}_state {{\n    void reset(const Handler& handler) {{}}\n}};",
+        "positive",
+        "named-parameter",
+    )
+    snip(
+        hpp,
+        f"class nullable_{tag} {{\npublic:\n    void lock() {{}}\n}};",
+        "positive",
+        "not-null",
+    )
+    ch = corpus.file(f"stub/c/real_{idx}.h", "c")
+    ch.add(f"#ifndef REAL_{idx}_H\n#define REAL_{idx}_H\n")
+    snip(ch, f"static inline void {nm.snake()}(void) {{}}", "positive", "void-parameters")
+    ch.add("#endif")
 
 
 # ------------------------------------------------------------------------------ main

@@ -1,8 +1,8 @@
 """Findings cached by what they depend on, so an unchanged file is never scanned twice.
 
 The key is the gate and its version, the digest of every rule file, the digest of the
-gate's settings, the file's path (language and exemptions depend on it) and its git blob
-id. Values are the findings as ``Finding.cache_json`` makes them: a secret is stored
+gate's settings, the file's language, its path (exemptions depend on it) and its git
+blob id. Values are the findings as ``Finding.cache_json`` makes them: a secret is stored
 only as its hash and a redacted preview. The cache lives in the repository's git dir
 (``.git/convergio/cache.sqlite3``), shared by worktrees and never committed. It is a
 cache: when it cannot be opened or written, the check runs without it.

@@ -255,7 +255,9 @@ def _file_gate(
     """Start a file gate: cached findings now, the rest queued (or scanned here when
     there is little); the returned wait() gives them all, and fills the cache."""
     prefix = f"{gate.id}:{gate.version}:{rules_digest()}:{_settings_digest(ctx.settings)}"
-    keys = {f.path: Cache.key(prefix, f.path, f.oid) for f in files}
+    # the language is in the key: it is read from the content (a .h file is C or C++), and
+    # a change in how it is read must not serve findings of the other grammar
+    keys = {f.path: Cache.key(f"{prefix}:{f.language}", f.path, f.oid) for f in files}
     hits = cache.get_many(list(keys.values())) if cache else {}
     found: list[Finding] = []
     todo: list[SourceFile] = []

@@ -40,10 +40,10 @@ from typing import Any
 from convergio_gate import afterwards
 from convergio_gate.errors import GitError, UsageError
 from convergio_gate.gates._base import LazyFile, SourceFile, blob_oid
-from convergio_gate.lang import detect
+from convergio_gate.lang import cpp_hint, detect
 
 MAX_FILE_BYTES = 8 << 20
-STAT_FORMAT = 2
+STAT_FORMAT = 3  # 3: a .h file keeps what shows it is C++
 RACY_NS = 2_000_000_000
 
 #: size, mtime, ctime, inode, blob id, ``#!`` line
@@ -111,7 +111,7 @@ def _split_z(raw: bytes) -> list[str]:
 
 
 def make_source(path: str, data: bytes) -> SourceFile:
-    return SourceFile(path, data, blob_oid(data), detect(path, data[:256]))
+    return SourceFile(path, data, blob_oid(data), detect(path, data))
 
 
 def tracked(root: Path) -> list[str]:
@@ -189,9 +189,12 @@ class StatCache:
         return entry[4].hex(), entry[5]
 
     def remember(self, path: str, st: os.stat_result, digest: bytes, data: bytes) -> None:
-        """``data``: the file's bytes (only its ``#!`` line is kept, for :func:`detect`)."""
+        """``data``: the file's bytes (only its ``#!`` line is kept, for :func:`detect`,
+        or for a ``.h`` file what shows it is C++)."""
         if st.st_mtime_ns < self.trusted_before:
             head = data[:256].split(b"\n", 1)[0] if data.startswith(b"#!") else b""
+            if path.endswith((".h", ".H")):
+                head = cpp_hint(data) or b""  # what makes the header C++, if anything
             self.keep[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest, head)
 
     def save(self, asked: Iterable[str]) -> None:

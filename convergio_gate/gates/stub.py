@@ -108,7 +108,11 @@ TYPE_CHECKING_NAMES = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING"})
 #: Python's destructor and context-exit methods: empty when there is nothing to undo.
 PYTHON_CLEANUPS = frozenset({"__exit__", "__aexit__", "__del__"})
 #: Languages where a parameter named ``_x`` is unused on purpose.
-UNUSED_CONVENTION = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "ruby"})
+UNUSED_CONVENTION = frozenset(
+    {"python", "javascript", "typescript", "tsx", "go", "rust", "ruby", "c", "cpp"}
+)
+#: C++ coroutine hooks the compiler calls, empty when there is nothing to do then.
+CPP_COROUTINE_HOOKS = frozenset({"await_suspend", "await_resume", "return_void"})
 SELF_NAMES = frozenset({"self", "cls", "this"})
 
 #: Where a stand-in can be, per language. Every match of a language's ``stubs.scm``
@@ -228,6 +232,7 @@ class StubRules:
     empty: BodyRule
     not_implemented: BodyRule
     noop_names: re.Pattern[str]
+    null_types: re.Pattern[str]
     noop_docs: re.Pattern[str]
     hook_docs: re.Pattern[str]
     go_marker_methods: re.Pattern[str]
@@ -259,7 +264,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "6"  # base and null classes, docs, builds' versions, shells, examples
+    version = "7"  # base and null classes, docs, builds' versions, shells, examples, C++
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -343,6 +348,8 @@ class StubGate:
             return None
         if not self._judged(lang, unit, is_test) or _declared_only(lang, unit):
             return None
+        if lang in ("c", "cpp") and _c_declarator(unit) is None:
+            return None  # not a function as the parser read it (a macro around it)
         body = captured["body"][0] if "body" in captured else None
         name = _name(lang, unit)
         if "empty" in captured:
@@ -380,7 +387,7 @@ class StubGate:
         if noop.search(name) is not None:
             return True
         owner = _go_receiver(unit) if lang == "go" else _class_name(unit)
-        if noop.search(owner) is not None:
+        if noop.search(owner) is not None or self.rules.null_types.search(owner) is not None:
             return True  # a method of a type named for doing nothing (nopCloser, NullStore)
         if _ignores_arguments(lang, unit):
             return True
@@ -620,13 +627,20 @@ def _name(lang: str, unit: Node) -> str:
         call = unit.parent.parent if unit.parent else None
         return excerpt(normalise(_text(call).split("\n", 1)[0]), 0, 60) if call else "test"
     if lang in ("c", "cpp"):
-        declarator = unit.child_by_field_name("declarator")
-        while declarator is not None and declarator.type != "function_declarator":
-            declarator = declarator.child_by_field_name("declarator")
+        declarator = _c_declarator(unit)
         inner = declarator.child_by_field_name("declarator") if declarator else None
         return _text(inner) if inner is not None else "function"
     name = unit.child_by_field_name("name")
     return _text(name) if name is not None else "function"
+
+
+def _c_declarator(unit: Node) -> Node | None:
+    """The ``function_declarator`` of a C/C++ function definition (under pointers and
+    references), if any."""
+    declarator = unit.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    return declarator
 
 
 def _is_test(lang: str, unit: Node) -> bool:
@@ -727,15 +741,19 @@ def _ignores_arguments(lang: str, unit: Node) -> bool:
 
     Where the language has that convention, a function that takes arguments and names
     every one of them unused says in its signature that it ignores them on purpose
-    (``set aborted(_) {}``, ``def visit(self, _node): pass``).
+    (``set aborted(_) {}``, ``def visit(self, _node): pass``). In Go, C and C++ a
+    parameter without a name says so (``void consume(std::size_t) {}``).
     """
     if lang not in UNUSED_CONVENTION:
         return False
     function = unit.child_by_field_name("value") or unit  # a const-bound JS function
+    if lang in ("c", "cpp"):
+        function = _c_declarator(unit) or unit
     params = function.child_by_field_name("parameters")
     if params is None:
         return False
-    names = [_param_name(p) for p in params.named_children if not is_comment(p)]
+    given = [p for p in params.named_children if not is_comment(p) and _text(p) != "void"]
+    names = [_param_name(p) for p in given]
     names = [n for n in names if n not in SELF_NAMES]
     return bool(names) and all(n.startswith(("_", "unused")) for n in names)
 
@@ -744,8 +762,10 @@ def _param_name(param: Node) -> str:
     """The first identifier in a parameter (its name, in the languages that use it)."""
     if param.type in ("self_parameter", "self"):
         return "self"
-    if param.type == "parameter_declaration" and param.child_by_field_name("name") is None:
-        return "_"  # Go: a parameter with only a type is one the function ignores
+    if param.type in ("parameter_declaration", "variadic_parameter_declaration") and (
+        param.child_by_field_name("name") is None and not _declares_a_name(param)
+    ):
+        return "_"  # Go, C, C++: a parameter with only a type is one the function ignores
     stack = [param]
     while stack:
         node = stack.pop()
@@ -753,6 +773,20 @@ def _param_name(param: Node) -> str:
             return _text(node)
         stack.extend(reversed(node.children))
     return _text(param)
+
+
+def _declares_a_name(param: Node) -> bool:
+    """Whether a C/C++ parameter's declarator names it (``const H& h``, not ``const H&``,
+    ``int*`` or ``Args...``)."""
+    stack = [param.child_by_field_name("declarator")]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.type in ("identifier", "field_identifier"):
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _empty_by_design(lang: str, unit: Node) -> bool:
@@ -778,6 +812,11 @@ def _empty_by_design(lang: str, unit: Node) -> bool:
     if lang == "cpp":
         if unit.child_by_field_name("type") is None or "~" in name:
             return True  # constructor, destructor
+        parts = name.split("::")
+        if parts[-1] in CPP_COROUTINE_HOOKS:
+            return True
+        if (len(parts) > 1 and parts[-1] == parts[-2]) or parts[-1] == _class_name(unit):
+            return True  # a constructor after a macro the parser took for a type
         declarator = unit.child_by_field_name("declarator")
         specifiers = declarator.children if declarator is not None else []
         return any(c.type == "virtual" for c in unit.children) or any(
@@ -1301,6 +1340,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
+        null_types=_regex(empty, empty_index, "null_types", label, lazy),
         noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),
         hook_docs=_regex(empty, empty_index, "hook_docs", label, lazy),
         go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),

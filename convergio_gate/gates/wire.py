@@ -915,7 +915,7 @@ def definitions(source: SourceFile) -> list[Definition]:
 
 def _extractor(source: SourceFile) -> _Extractor | None:
     """The extractor for ``source``; None for a language the gate does not read."""
-    language = source.language or lang.detect(source.path, source.data[:256])
+    language = source.language or lang.detect(source.path, source.data)
     if language not in LANGUAGES or source.is_binary:
         return None
     return _Extractor(source, language, policy())
@@ -2579,7 +2579,7 @@ def _by_text(files: Sequence[SourceFile]) -> list[SourceFile]:
 
 
 def _language_of(source: SourceFile) -> str:
-    return source.language or lang.detect(source.path, source.data[:256]) or ""
+    return source.language or lang.detect(source.path, source.data) or ""
 
 
 def _ranged(
@@ -2651,7 +2651,7 @@ class WireGate:
     id = GATE
     description = "code the change defines that nothing in the repository references"
     scope: Literal["file", "repo"] = "repo"
-    version = "1"
+    version = "2"  # a .h file that shows C++ is parsed as C++
     parses = True  # its per-file work goes out with the file gates' (engine.py)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:

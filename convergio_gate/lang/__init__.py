@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
+
+from convergio_gate import lazyre
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query, Tree
@@ -108,18 +111,46 @@ SHEBANGS: dict[str, str] = {
 }
 
 
+#: What only C++ says at the start of a line (a ``.h`` file is C or C++): a namespace,
+#: a template, an access specifier, ``using namespace``, a class with a body, a C++
+#: standard header. ``extern "C"`` is not one: C headers use it to serve C++.
+CPP_LINE = lazyre.compile(
+    rb"^[ \t]*(?=[nptuc#])(?:namespace(?:[ \t]+[\w:]+)?[ \t]*\{|template[ \t]*<"
+    rb"|(?:public|private|protected)[ \t]*:|using[ \t]+namespace\b|class[ \t]+\w+[^;\n(]*\{"
+    rb"|#[ \t]*include[ \t]*<(?:iostream|string|vector|memory|map|utility|type_traits|cstddef"
+    rb"|cstdint|cstdlib|cstring|algorithm|functional|array|tuple|optional|variant|chrono"
+    rb"|thread|mutex|atomic)>)",
+    re.M,
+)
+
+
+def cpp_hint(data: bytes) -> bytes | None:
+    """What in ``data`` shows C++ (``std::`` anywhere, or a :data:`CPP_LINE`), else
+    None: a few milliseconds for a large C header."""
+    if b"std::" in data:
+        return b"std::"
+    found = CPP_LINE.search(data)
+    return found.group() if found is not None else None
+
+
 def detect(path: str, head: bytes = b"") -> str | None:
-    """The language of ``path``: by name, by extension, then by a ``#!`` line."""
+    """The language of ``path``: by name, by extension, then by a ``#!`` line. A ``.h``
+    file is C++ when ``head`` (give the whole file) shows C++ (:func:`cpp_hint`), else C:
+    C++ projects name their headers ``.h`` as often as ``.hpp``, and the C grammar reads
+    a class or a template as nonsense."""
     name = path.rsplit("/", 1)[-1]
     if name in FILENAMES:
         return FILENAMES[name]
     if name.startswith(("Dockerfile.", "Containerfile.")):
         return "dockerfile"
     _, ext = os.path.splitext(name)
-    if ext.lower() in EXTENSIONS:
-        return EXTENSIONS[ext.lower()]
+    ext = ext.lower()
+    if ext == ".h":
+        return "cpp" if cpp_hint(head) is not None else "c"
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
     if head.startswith(b"#!"):
-        first = head.split(b"\n", 1)[0].decode("utf-8", "replace").split()
+        first = head[:256].split(b"\n", 1)[0].decode("utf-8", "replace").split()
         if first:
             prog = first[0].rsplit("/", 1)[-1]
             if prog == "env":

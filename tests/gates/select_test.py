@@ -136,6 +136,19 @@ def test_a_file_the_stat_cache_knows_is_read_only_when_asked_for(repo: Path) -> 
     assert again["a.py"].data == b"a = 1\n" and again["a.py"].lines == ["a = 1"]
 
 
+def test_a_cached_header_stays_cpp_or_c_as_its_content_says(repo: Path) -> None:
+    cpp = b"// widget\n#pragma once\n" + b"// license\n" * 40 + b"namespace ui {\nclass W {};\n}\n"
+    write(repo, "widget.h", cpp)
+    write(repo, "list.h", b'#ifdef __cplusplus\nextern "C" {\n#endif\nint len(void);\n')
+    git(repo, "add", "-A")
+    age(repo)
+    headers = ("widget.h", "list.h")
+    first = {f.path: f.language for f in select.select_all(repo).files if f.path in headers}
+    again = [f for f in select.select_all(repo).files if f.path in headers]
+    assert all(isinstance(f, LazyFile) for f in again)  # from the stat cache, unread
+    assert {f.path: f.language for f in again} == first == {"widget.h": "cpp", "list.h": "c"}
+
+
 def test_a_file_that_changes_before_it_is_read_is_an_error(repo: Path) -> None:
     write(repo, "a.py", b"a = 1\n")
     git(repo, "add", "-A")

@@ -1038,3 +1038,35 @@ def test_an_anchor_counts_only_where_a_stand_in_can_stand(
 )
 def test_shells_and_examples_are_not_stubs(path: str, code: str, expected: list[int]) -> None:
     assert [f.line for f in check(path, code)] == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "expected"),
+    [
+        # a C++ header named .h is read as C++ (as C, `override` was lost in a misparse)
+        (
+            "sinks/null_sink.h",
+            "#include <mutex>\nclass ring_sink : public base_sink {\nprotected:\n"
+            "    void flush_() override {}\n};\n",
+            [],
+        ),
+        # parameters without names: the function ignores them
+        ("consume.hpp", "struct buffers {\n  void consume(std::size_t) {}\n};\n", []),
+        ("reset.hpp", "void reset(const Handler&, Filter) {}\nvoid each(Args...) {}\n", []),
+        ("reset.hpp", "void reset(const Handler& handler) {}\n", [1]),
+        ("reset.c", "void reset(void) {}\n", [1]),
+        # a constructor whose macro the parser takes for its type; coroutine hooks
+        ("blocking.hpp", "struct always_t {\n  ASIO_CONSTEXPR always_t() { }\n};\n", []),
+        (
+            "coro.hpp",
+            "struct promise {\n  void return_void() {}\n  void await_resume() noexcept {}\n"
+            "  void await_suspend(std::coroutine_handle<>) noexcept {}\n};\n",
+            [],
+        ),
+        # the null object, in snake case
+        ("null_mutex.hpp", "class null_mutex {\npublic:\n  void lock() { }\n};\n", []),
+        ("mutex.hpp", "class nullable_mutex {\npublic:\n  void lock() { }\n};\n", [3]),
+    ],
+)
+def test_what_cpp_leaves_empty_on_purpose(path: str, code: str, expected: list[int]) -> None:
+    assert [f.line for f in check(path, code)] == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from convergio_gate import lang
 
 
@@ -26,3 +28,21 @@ def test_a_shared_tree_reads_like_a_fresh_one() -> None:
         lang.parse("python", data)
         shared = lang.parse("python", data).root_node
     assert str(shared) == str(fresh)
+
+
+@pytest.mark.parametrize(
+    ("data", "language"),
+    [
+        (b"#pragma once\nnamespace fmt {\n", "cpp"),
+        (b"/* x */\ntemplate <typename T>\nstruct Box { T v; };\n", "cpp"),
+        (b"class Widget : public Base {\n public:\n  void draw();\n};\n", "cpp"),
+        (b"#include <vector>\nint n;\n", "cpp"),
+        (b"void f(std::string s);\n", "cpp"),
+        (b'#ifdef __cplusplus\nextern "C" {\n#endif\nint len(const char *s);\n', "c"),
+        (b"struct node *new;  /* class of the node */\n", "c"),
+        (b"", "c"),
+    ],
+)
+def test_a_header_is_cpp_only_when_it_shows_cpp(data: bytes, language: str) -> None:
+    assert lang.detect("include/lib.h", data) == language
+    assert lang.detect("src/lib.hpp", data) == "cpp"

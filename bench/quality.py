@@ -141,7 +141,9 @@ def run_ours(repo: Path, gates: Iterable[str]) -> tuple[list[Hit], dict[str, Any
     for g in gates:
         cmd += ["--gate", g]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+    # a plain process: a resident server would outlive the measurement (15 minutes)
+    env = {**os.environ, "CONVERGIO_GATE_SERVER": "0"}
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"convergio-gate failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

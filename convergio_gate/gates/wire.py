@@ -493,7 +493,7 @@ class _Extractor:
             body = node.parent
             return body is not None and body.type in ("interface_body", "annotation_type_body")
         if lang_ in ("c", "cpp"):
-            return self.header and "static" not in _c_storage(node)
+            return self.header and _c_header_api(node)
         return False
 
     def _private(self, node: Node, name: str) -> bool:
@@ -905,6 +905,19 @@ def _c_attributes(node: Node) -> list[str]:
 
 def _c_storage(node: Node) -> set[str]:
     return {_text(c) for c in node.children if c.type == "storage_class_specifier"}
+
+
+def _c_header_api(node: Node) -> bool:
+    """Whether a definition in a C/C++ header is the header's API: all but a ``static``
+    function that is neither inline (``static inline``, ``static JSON_INLINE``: how a C
+    header defines the functions its includers call) nor a class's static member (in
+    C++, ``static`` there means "of the class", not "of this file")."""
+    if "static" not in _c_storage(node):
+        return True
+    head = (c for c in node.children if c.type not in ("function_declarator", "compound_statement"))
+    if any("inline" in _text(c).lower() for c in head):
+        return True
+    return _parent_of_type(node, ("field_declaration_list",)) is not None
 
 
 def definitions(source: SourceFile) -> list[Definition]:

@@ -367,11 +367,16 @@ def test_c_function_called_from_another_file(tmp_path: Path) -> None:
             "static int unused_local(void) { return 0; }\n"
         ),
         "src/main.c": "int scale(int v);\nint main(void) { return scale(3); }\n",
-        "include/api.h": "int api_version(void);\nstatic inline int api_max(void) { return 9; }\n",
+        "include/api.h": (
+            "int api_version(void);\nstatic inline int api_max(void) { return 9; }\n"
+            "static int api_helper(void) { return 8; }\n"
+        ),
         "src/api.c": '#include "api.h"\nint api_version(void) { return 1; }\n',
     }
     found = run(tmp_path, files, ["src/util.c", "include/api.h", "src/api.c", "src/main.c"])
-    assert dead_names(found) == {"unused_local", "api_max"}
+    # a header's `static inline` function is what it offers its includers (API, as its
+    # other definitions are); a plain `static` one there is not
+    assert dead_names(found) == {"unused_local", "api_helper"}
 
 
 def test_go_method_satisfying_an_interface_of_the_repository(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ TOKEN = lazyre.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 3  # 2: tokens are kept as hashes; 3: content ids are git blob ids, packed
+INDEX_FORMAT = 4  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
 SHARDS = 256
 
 
@@ -1039,7 +1039,7 @@ def _group(match: re.Match[bytes], index: int) -> str:
 
 def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     """Classes a file defines and their bases, by a cheap regex over its class headers."""
-    family = CLASS_FAMILY.get(lang.detect(path) or "")
+    family = CLASS_FAMILY.get(lang.detect(path, data) or "")  # a .h file may be C++
     if family is None or (b"class" not in data and family != "ecmascript"):
         return []
     pattern = CLASS_HEADERS[family]

@@ -825,6 +825,10 @@ def test_the_index_on_disk_holds_no_token_in_clear(tmp_path: Path) -> None:
         ("X", ("a.Y", "Z"))
     ]
     assert wire.extract_classes("x.rb", b"class X < Y::Z\nend\n") == [("X", ("Y.Z",))]
+    # a C++ header named .h is read for its classes too; a C header has none
+    header = b"#include <string>\nclass Button : public Widget {\n public:\n  void draw();\n};\n"
+    assert wire.extract_classes("ui/button.h", header) == [("Button", ("Widget",))]
+    assert wire.extract_classes("ui/list.h", b"struct list { int n; };\n") == []
 
 
 def test_entry_points_from_packaging_metadata(tmp_path: Path) -> None:

@@ -516,6 +516,8 @@ class _Extractor:
             return any(d.type == "virtual_specifier" for d in _descendants(node, "body"))
         if self.language == "rust":
             return container is not None and container.trait_impl
+        if container is not None and self.family in SUPER_CALLS:
+            return _calls_super(self.family, node)
         return False
 
     def _in_tests(self, node: Node) -> bool:
@@ -901,6 +903,37 @@ def _c_attributes(node: Node) -> list[str]:
                 name = attribute.child_by_field_name("name")
                 out.append(_dotted(_text(name if name is not None else attribute)))
     return out
+
+
+#: How a method calls the method of the same name in a base class, by language: a
+#: method that does is an override, wherever the base is (a mixin's ``callproc``
+#: calling ``super().callproc``). ``{0}`` is the method's name; Ruby's bare ``super``
+#: names no method: it always calls the overridden one.
+SUPER_CALLS = {
+    "python": r"\bsuper\([^()]*\)\s*\.\s*{0}\b",
+    "javascript": r"\bsuper\s*\.\s*{0}\b",
+    "typescript": r"\bsuper\s*\.\s*{0}\b",
+    "java": r"\bsuper\s*\.\s*{0}\s*\(",
+    "ruby": r"\bsuper\b",
+}
+
+
+#: The nodes :func:`_calls_super` reads: methods, not the classes that hold them.
+SUPER_CALLERS = frozenset(
+    {"function_definition", "method_definition", "method_declaration", "method", "singleton_method"}
+)
+
+
+def _calls_super(family: str, method: Node) -> bool:
+    """Whether ``method``'s body calls the base class's method of the same name."""
+    if method.type not in SUPER_CALLERS:
+        return False
+    name = method.child_by_field_name("name")
+    body = method.child_by_field_name("body")
+    if name is None or body is None or b"super" not in (body.text or b""):
+        return False
+    pattern = SUPER_CALLS[family].format(re.escape(_text(name)))
+    return re.search(pattern.encode(), body.text or b"") is not None
 
 
 def _c_storage(node: Node) -> set[str]:

@@ -1324,3 +1324,24 @@ def test_counts_the_cache_lost_are_taken_back_out_from_git(tmp_path: Path) -> No
     assert again.stats.rebuilt
     assert again.totals() == built_afresh(tmp_path / "a", tmp_path / "c").totals()
     assert again.count(b"other") == 2
+
+
+def test_a_method_that_calls_its_base_method_overrides_it(tmp_path: Path) -> None:
+    files = {
+        "app/tracking.py": (
+            "class CursorMixin:\n"
+            "    def callproc(self, name):\n        return self._record(super().callproc, name)\n\n"
+            "    def record(self, name):\n        return super().execute(name)\n"
+        ),
+        "app/main.py": "from app.tracking import CursorMixin\n\nCursorMixin()\n",
+        "lib/tracing.rb": (
+            "module Tracing\n  def perform(job)\n    log(job)\n    super\n  end\n\n"
+            "  def extra\n    1\n  end\nend\n"
+        ),
+        "lib/worker.rb": "Worker.prepend(Tracing)\n",
+        "lib/unused.rb": "class Unused\n  def initialize(x)\n    super(x)\n  end\nend\n",
+    }
+    found = run(tmp_path, files, ["app/tracking.py", "lib/tracing.rb", "lib/unused.rb"])
+    # `record` calls another method of the base; a class is not made used by its
+    # methods' `super`
+    assert dead_names(found) == {"record", "extra", "Unused"}

@@ -67,7 +67,15 @@ from convergio_gate.errors import InputError
 from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
 from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
-from convergio_gate.lang import captures, matches, matches_in, parse, query, query_source
+from convergio_gate.lang import (
+    captures,
+    matches,
+    matches_in,
+    parse,
+    query,
+    query_source,
+    rust_attributes,
+)
 from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
     Keywords,
@@ -354,7 +362,7 @@ class StubGate:
         name = _name(lang, unit)
         if "empty" in captured:
             stand_in = captured["empty"][0]
-            if not _only(lang, body, stand_in) or self._meant_empty(lang, unit):
+            if not _only(lang, body, stand_in) or self._meant_empty(lang, unit, name):
                 return None
             if family.overridden(unit, name) or family.overrides(unit, name):
                 return None  # a default hook, or a base's method turned off on purpose
@@ -381,8 +389,7 @@ class StubGate:
             is_test = _in_rust_tests(unit)
         return not is_test or _is_test(lang, unit)
 
-    def _meant_empty(self, lang: str, unit: Node) -> bool:
-        name = _name(lang, unit)
+    def _meant_empty(self, lang: str, unit: Node, name: str) -> bool:
         noop = self.rules.noop_names
         if noop.search(name) is not None:
             return True
@@ -395,7 +402,7 @@ class StubGate:
             return _go_marker(unit, name, self.rules.go_marker_methods)
         if lang == "rust" and (name.startswith("_") or _rust_bounds_only(unit)):
             return True
-        return _empty_by_design(lang, unit)
+        return _empty_by_design(lang, unit, name)
 
     def _given_a_job(self, lang: str, unit: Node, name: str, *, empty: bool) -> bool:
         """What around a method says that its empty or "not implemented" body is meant:
@@ -789,9 +796,9 @@ def _declares_a_name(param: Node) -> bool:
     return False
 
 
-def _empty_by_design(lang: str, unit: Node) -> bool:
-    """Languages where an empty body has a job (see the module docstring)."""
-    name = _name(lang, unit)
+def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
+    """Languages where an empty body has a job (see the module docstring); ``name`` is
+    the unit's (:func:`_name`)."""
     parent = unit.parent
     if lang in JS_LIKE:
         if unit.type != "method_definition":
@@ -950,13 +957,7 @@ _RUST_TESTS = lazyre.compile(r"#\[\s*cfg\s*\(\s*test\s*\)\s*\]")
 
 def _rust_attributes(item: Node) -> list[str]:
     """The outer attributes of a Rust item (``#[cfg(unix)]``), as written."""
-    found = []
-    sibling = item.prev_named_sibling
-    while sibling is not None and (sibling.type == "attribute_item" or is_comment(sibling)):
-        if sibling.type == "attribute_item":
-            found.append(_text(sibling))
-        sibling = sibling.prev_named_sibling
-    return found
+    return [_text(attribute) for attribute in rust_attributes(item)]
 
 
 def _rust_items(unit: Node) -> list[Node]:

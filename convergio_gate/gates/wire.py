@@ -866,21 +866,15 @@ def _java_modifiers(node: Node) -> set[str]:
 
 
 def _rust_attributes(node: Node) -> list[str]:
+    """The names of a Rust item's outer attributes (``cfg(test)`` whole)."""
     out: list[str] = []
-    sibling = node.prev_named_sibling
-    while sibling is not None and sibling.type in (
-        "attribute_item",
-        "line_comment",
-        "block_comment",
-    ):
-        if sibling.type == "attribute_item":
-            attribute = next((c for c in sibling.named_children if c.type == "attribute"), None)
-            text = _compact(_text(attribute))
-            if text == "cfg(test)":
-                out.append(text)
-            elif attribute is not None and attribute.named_children:
-                out.append(_dotted(_text(attribute.named_children[0])))
-        sibling = sibling.prev_named_sibling
+    for item in lang.rust_attributes(node):
+        attribute = next((c for c in item.named_children if c.type == "attribute"), None)
+        text = _compact(_text(attribute))
+        if text == "cfg(test)":
+            out.append(text)
+        elif attribute is not None and attribute.named_children:
+            out.append(_dotted(_text(attribute.named_children[0])))
     return out
 
 
@@ -930,10 +924,11 @@ def _calls_super(family: str, method: Node) -> bool:
         return False
     name = method.child_by_field_name("name")
     body = method.child_by_field_name("body")
-    if name is None or body is None or b"super" not in (body.text or b""):
+    text = (body.text or b"") if body is not None else b""
+    if name is None or b"super" not in text:
         return False
     pattern = SUPER_CALLS[family].format(re.escape(_text(name)))
-    return re.search(pattern.encode(), body.text or b"") is not None
+    return re.search(pattern.encode(), text) is not None
 
 
 def _c_storage(node: Node) -> set[str]:
@@ -1072,7 +1067,10 @@ def _group(match: re.Match[bytes], index: int) -> str:
 
 def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     """Classes a file defines and their bases, by a cheap regex over its class headers."""
-    family = CLASS_FAMILY.get(lang.detect(path, data) or "")  # a .h file may be C++
+    language = lang.detect(path)  # by its name; a .h file reads as C by its name alone
+    if language == "c" and b"class" in data:
+        language = lang.detect(path, data)  # a .h file that shows C++ is C++
+    family = CLASS_FAMILY.get(language or "")
     if family is None or (b"class" not in data and family != "ecmascript"):
         return []
     pattern = CLASS_HEADERS[family]

@@ -57,8 +57,7 @@ EXTENSIONS: dict[str, str] = {
     ".go": "go",
     ".rs": "rust",
     ".java": "java",
-    ".c": "c",
-    ".h": "c",
+    ".c": "c",  # ".h" is C or C++: see detect()
     ".cc": "cpp",
     ".cpp": "cpp",
     ".cxx": "cpp",
@@ -131,6 +130,22 @@ def cpp_hint(data: bytes) -> bytes | None:
         return b"std::"
     found = CPP_LINE.search(data)
     return found.group() if found is not None else None
+
+
+def rust_attributes(item: Node) -> list[Node]:
+    """The outer attributes written above a Rust item (``#[cfg(unix)]``), nearest first;
+    comments between them are skipped."""
+    found = []
+    sibling = item.prev_named_sibling
+    while sibling is not None and sibling.type in (
+        "attribute_item",
+        "line_comment",
+        "block_comment",
+    ):
+        if sibling.type == "attribute_item":
+            found.append(sibling)
+        sibling = sibling.prev_named_sibling
+    return found
 
 
 def detect(path: str, head: bytes = b"") -> str | None:

@@ -606,6 +606,15 @@ def is_code_expression(value: str, before: str = "", path: str = "") -> bool:
     return _YAML_SIGIL.match(value) is not None
 
 
+#: A word as a list of names holds one: letters, maybe joined by ``_``, ``.`` or ``-``.
+_PLAIN_WORD = lazyre.compile(r"[A-Za-z]+(?:[_.-][A-Za-z]+)*")
+#: A quoted string's end, then a comma: the list element before a quoted name.
+_ELEMENT_BEFORE = lazyre.compile(r"""["'`]\s*,\s*$""")
+#: Between a quoted name and its value: the name's closing quote, a comma, the value's
+#: opening quote.
+_NEXT_ELEMENT = lazyre.compile(r"""["'`]\s*,\s*["'`]""")
+
+
 @dataclass(frozen=True)
 class Candidate:
     """What the filters know about a match: the value, its name, its place."""
@@ -614,6 +623,7 @@ class Candidate:
     key: str = ""
     before: str = ""  # the text of its line up to the value
     path: str = ""
+    listed: bool = False  # a quoted name and the value after it, both in a list of strings
 
 
 Filter = Callable[[Candidate, "SecretSettings"], bool]
@@ -638,7 +648,22 @@ GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
     ("sequential", lambda c, s: is_sequential(c.value)),
     ("url-or-path", lambda c, s: is_url_or_path(c.value)),
     ("code-expression", lambda c, s: is_code_expression(c.value, c.before, c.path)),
+    ("word-list", lambda c, s: c.listed and _PLAIN_WORD.fullmatch(c.value) is not None),
 )
+
+
+def in_word_list(text: str, key: tuple[int, int], value: tuple[int, int]) -> bool:
+    """Whether the name at ``key`` and the value at ``value`` (spans of ``text``) are two
+    strings of a list that has another string before them: ``"authformpassword",
+    "authformprovider"`` among a lexer's Apache directives pairs no name with its value.
+    A pair in a call or a tuple (``("password", "x")``) has no string before the name;
+    a command line's flag (``"--password", "x"``) is a name, not a list of words."""
+    start, end = key
+    if start < 1 or text[start - 1] not in "\"'`" or text.startswith("-", start):
+        return False
+    if _NEXT_ELEMENT.fullmatch(text, end, value[0]) is None:
+        return False
+    return _ELEMENT_BEFORE.search(text, max(0, start - 81), start - 1) is not None
 
 
 def not_a_secret(candidate: Candidate, generic: bool, settings: SecretSettings) -> str | None:
@@ -1139,14 +1164,18 @@ class _Scan:
                 continue
             self.decided.add(s, e)
             value = self.text[s:e]
-            if self.judge(rule, value, rule.key_of(match), s):
+            listed = rule.generic and "key" in rule.regex.groupindex and match.start("key") >= 0
+            if listed:
+                listed = in_word_list(self.text, match.span("key"), (s, e))
+            if self.judge(rule, value, rule.key_of(match), s, listed):
                 self.hits.append(_Hit(rule, s, e, value, rule.key_of(match)))
 
     def before(self, offset: int) -> str:
         return self.text[self.text.rfind("\n", 0, offset) + 1 : offset]
 
-    def judge(self, rule: Rule, value: str, key: str, offset: int) -> bool:
-        """True when ``value`` is a secret by ``rule`` and no filter says otherwise."""
+    def judge(self, rule: Rule, value: str, key: str, offset: int, listed: bool = False) -> bool:
+        """True when ``value`` is a secret by ``rule`` and no filter says otherwise
+        (``listed``: see :func:`in_word_list`)."""
         if rule.allowed(value):
             return False
         before = self.before(offset)
@@ -1159,7 +1188,7 @@ class _Scan:
                 entropy = rule.hex_entropy  # 16 symbols: hex tops out at 4 bits a character
             if entropy and shannon_entropy(value) < entropy:
                 return False
-        candidate = Candidate(value, key, before, self.path)
+        candidate = Candidate(value, key, before, self.path, listed)
         return not_a_secret(candidate, rule.generic, self.settings) is None
 
 

@@ -602,6 +602,29 @@ def test_sequences_urls_paths_and_code() -> None:
     assert S.is_code_expression("null")
 
 
+def test_names_in_a_list_of_words_are_not_a_name_and_its_value() -> None:
+    directives = '"authformlogout", "authformpassword", "authformprovider", "authformsize"'
+    assert scan("lexers/apache.rb", f"KEYWORDS = Set[{directives}]\n") == []
+    one_a_line = "".join(f"    {word},\n" for word in directives.split(", "))
+    assert scan("lexers/apache.py", f"KEYWORDS = [\n{one_a_line}]\n") == []
+    value = "Xk9mQ2vLpZwe"  # a value with digits is not a plain word, even in a list
+    assert [f.rule for f in scan("a.py", f'words = ["a", "password", "{value}"]\n')] == [
+        "generic-password"
+    ]
+    word = "Maplewoodlane"  # a plain word, but no string before the name: a pair
+    assert [f.rule for f in scan("a.py", f'pair = ("password", "{word}")\n')] == [
+        "generic-password"
+    ]
+    flag = f'args = ["mysql", "-u", "root", "--password", "{word}"]\n'
+    assert [f.rule for f in scan("a.py", flag)] == ["generic-password"]  # a flag's value
+    text = f"KEYWORDS = Set[{directives}]"
+    key = text.index("authformpassword")
+    value_at = text.index("authformprovider")
+    span = (value_at, value_at + len("authformprovider"))
+    assert S.in_word_list(text, (key, key + len("authformpassword")), span)
+    assert not S.in_word_list(text, (key, key + 4), span)  # not the whole string before
+
+
 def test_malformed_and_unsigned_jwts_are_not_tokens() -> None:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")

@@ -1940,8 +1940,13 @@ def entry_points(paths: Iterable[str], read: Reader) -> EntryPoints:
 @functools.lru_cache(maxsize=1024)
 def _builds_from(prefix: bytes) -> re.Pattern[bytes]:
     """A string that builds names from ``prefix``: the prefix in quotes followed by
-    ``+``, or followed by ``%`` or ``{`` inside the string (``"on_%s"``, ``f"visit_{k}"``)."""
-    return re.compile(rb"""(['"])""" + re.escape(prefix) + rb"(?:\1\s*\+|%|\{)")
+    ``+``, or followed by ``%`` or ``{`` inside the string (``"on_%s"``, ``f"visit_{k}"``);
+    or the prefix, where a word starts, followed by an expansion: a shell's ``$x``,
+    ``${x}`` or ``$(cmd)`` (``"cmd_$command"``, ``edit_patch_$SYSTEM``), a JS template's
+    ``${x}``, Ruby's ``#{x}``."""
+    quoted = rb"""(['"])""" + re.escape(prefix) + rb"(?:\1\s*\+|%|\{)"
+    expanded = rb"(?<![\w$])" + re.escape(prefix) + rb"(?:\$[{(\w]|#\{)"
+    return re.compile(quoted + rb"|" + expanded)
 
 
 @dataclass

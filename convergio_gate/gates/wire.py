@@ -332,6 +332,8 @@ class _Extractor:
         size = len(data)
         out = []
         for node, name_node, kind in found.values():
+            if node.has_error:
+                continue  # where the parser had to guess, its end may be anywhere
             token = TOKEN_TEXT.search(_text(name_node))
             if token is None:
                 continue
@@ -2700,7 +2702,7 @@ class WireGate:
     id = GATE
     description = "code the change defines that nothing in the repository references"
     scope: Literal["file", "repo"] = "repo"
-    version = "2"  # a .h file that shows C++ is parsed as C++
+    version = "3"  # 2: a .h file that shows C++ is parsed as C++; 3: no guessed definitions
     parses = True  # its per-file work goes out with the file gates' (engine.py)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:

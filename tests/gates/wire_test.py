@@ -515,6 +515,21 @@ def test_shell_functions_called_from_other_scripts(tmp_path: Path) -> None:
     assert dead_names(found) == {"unused_fn"}
 
 
+def test_a_definition_the_parser_had_to_guess_the_end_of_is_not_judged(tmp_path: Path) -> None:
+    # tree-sitter-bash cannot read this extglob pattern: the function runs on to the end
+    # of the file, over the `complete -F _lsusb` that uses it.
+    completion = (
+        "_lsusb()\n{\n    case $prev in\n        --help | -!(-*)@([sD]|[hV]*))\n"
+        "            return\n            ;;\n    esac\n} &&\n    complete -F _lsusb lsusb\n"
+        "\nunused_fn() { :; }\n"
+    )
+    files = {"completions/lsusb.sh": completion}
+    assert dead_names(run(tmp_path, files, sorted(files))) == set()
+    readable = completion.replace("-!(-*)@([sD]|[hV]*)", "-s")
+    files = {"completions/lsusb.sh": readable}
+    assert dead_names(run(tmp_path, files, sorted(files))) == {"unused_fn"}
+
+
 def test_a_python_function_named_in_a_shell_script_or_yaml_counts(tmp_path: Path) -> None:
     files = {
         "jobs/nightly.py": "def rebuild_index():\n    pass\n\n\ndef compact():\n    pass\n",

@@ -40,10 +40,10 @@ from typing import Any
 from convergio_gate import afterwards
 from convergio_gate.errors import GitError, UsageError
 from convergio_gate.gates._base import LazyFile, SourceFile, blob_oid
-from convergio_gate.lang import cpp_hint, detect
+from convergio_gate.lang import cpp_hint, detect, modeline
 
 MAX_FILE_BYTES = 8 << 20
-STAT_FORMAT = 3  # 3: a .h file keeps what shows it is C++
+STAT_FORMAT = 4  # 3: a .h file keeps what shows it is C++; 4: and a modeline
 RACY_NS = 2_000_000_000
 
 #: size, mtime, ctime, inode, blob id, ``#!`` line
@@ -180,8 +180,8 @@ class StatCache:
         self.trusted_before = time.time_ns() - RACY_NS
 
     def get(self, path: str, st: os.stat_result) -> tuple[str, bytes] | None:
-        """The file's blob id and its ``#!`` line (empty when it has none), when the
-        cache vouches for it."""
+        """The file's blob id and what :meth:`remember` kept for :func:`detect` (its
+        ``#!`` line, ...; empty when nothing), when the cache vouches for it."""
         entry = self.old.get(path)
         if entry is None or entry[:4] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
             return None
@@ -190,11 +190,14 @@ class StatCache:
 
     def remember(self, path: str, st: os.stat_result, digest: bytes, data: bytes) -> None:
         """``data``: the file's bytes (only its ``#!`` line is kept, for :func:`detect`,
-        or for a ``.h`` file what shows it is C++)."""
+        or its first two lines when they hold a modeline that tells the language, or for
+        a ``.h`` file what shows it is C++)."""
         if st.st_mtime_ns < self.trusted_before:
             head = data[:256].split(b"\n", 1)[0] if data.startswith(b"#!") else b""
             if path.endswith((".h", ".H")):
                 head = cpp_hint(data) or b""  # what makes the header C++, if anything
+            elif detect(path, head) is None:
+                head = modeline(data) or head
             self.keep[path] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, digest, head)
 
     def save(self, asked: Iterable[str]) -> None:

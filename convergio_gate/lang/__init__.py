@@ -171,7 +171,61 @@ def detect(path: str, head: bytes = b"") -> str | None:
             if prog == "env":
                 args = [a for a in first[1:] if not a.startswith("-")]
                 prog = args[0] if args else ""
-            return SHEBANGS.get(prog.rstrip("0123456789.") or prog) or SHEBANGS.get(prog)
+            found = SHEBANGS.get(prog.rstrip("0123456789.") or prog) or SHEBANGS.get(prog)
+            if found is not None:
+                return found
+    return _mode_of(head)
+
+
+#: An editor's modeline: Emacs ``-*- mode: sh -*-`` or ``-*- shell-script -*-``, Vim
+#: ``vim: set ft=python :`` (also ``vi:`` and ``ex:``, ``filetype=``, ``syntax=``).
+MODELINE = lazyre.compile(
+    rb"-\*-(?:[^\n]*?\b[Mm]ode:[ \t]*([\w+-]+)|[ \t]*([\w+-]+)[ \t]*-\*-)"
+    rb"|(?<![\w-])(?:vim?|ex):[^\n]*?(?<![\w-])(?:ft|filetype|syntax)=([\w+-]+)"
+)
+#: Modeline modes (Emacs major modes without ``-mode``, Vim file types) -> language.
+MODES: dict[bytes, str] = {
+    **dict.fromkeys([b"sh", b"shell-script", b"bash", b"zsh", b"ksh"], "bash"),
+    **dict.fromkeys([b"python", b"python3"], "python"),
+    **dict.fromkeys([b"js", b"js2", b"js3", b"javascript"], "javascript"),
+    **dict.fromkeys([b"typescript"], "typescript"),
+    **dict.fromkeys([b"ruby", b"enh-ruby"], "ruby"),
+    **dict.fromkeys([b"go"], "go"),
+    **dict.fromkeys([b"rust", b"rustic"], "rust"),
+    **dict.fromkeys([b"java"], "java"),
+    **dict.fromkeys([b"c"], "c"),
+    **dict.fromkeys([b"c++", b"cpp"], "cpp"),
+    **dict.fromkeys([b"yaml"], "yaml"),
+    **dict.fromkeys([b"toml", b"conf-toml"], "toml"),
+    **dict.fromkeys([b"dockerfile"], "dockerfile"),
+    **dict.fromkeys([b"markdown", b"gfm"], "markdown"),
+    **dict.fromkeys([b"html", b"mhtml"], "html"),
+}
+#: How far into a file its first two lines, where a modeline is looked for, may reach.
+MODELINE_BYTES = 512
+
+
+def modeline(data: bytes) -> bytes:
+    """The first two lines of ``data`` when one holds a modeline naming a language we
+    read (a file with no extension we know: ``completions/git``, ``# -*- sh -*-``), else
+    b"". Only the start of a file is looked at, as Emacs does."""
+    head = data[:MODELINE_BYTES]
+    if b"-*-" not in head and b"ft=" not in head and b"type=" not in head and b"tax=" not in head:
+        return b""  # no modeline, cheaply
+    lines = head.split(b"\n", 2)
+    head = b"\n".join(lines[:2])
+    return head if _mode_of(head) is not None else b""
+
+
+def _mode_of(head: bytes) -> str | None:
+    """The language a modeline in the first two lines of ``head`` names, if any."""
+    for line in head[:MODELINE_BYTES].split(b"\n", 2)[:2]:
+        found = MODELINE.search(line)
+        if found is not None:
+            mode = (found.group(1) or found.group(2) or found.group(3)).lower()
+            if mode.endswith(b"-mode"):
+                mode = mode[: -len(b"-mode")]
+            return MODES.get(mode)
     return None
 
 

@@ -149,6 +149,22 @@ def test_a_cached_header_stays_cpp_or_c_as_its_content_says(repo: Path) -> None:
     assert {f.path: f.language for f in again} == first == {"widget.h": "cpp", "list.h": "c"}
 
 
+def test_a_cached_file_keeps_the_language_its_modeline_names(repo: Path) -> None:
+    write(
+        repo, "completions/git", b"# bash completion for git  -*- shell-script -*-\n_git() { :; }\n"
+    )
+    write(repo, "tools/run", b"#!/opt/bin/tool\n# vim: set ft=python :\nprint(1)\n")
+    write(repo, "notes", b"# -*- coding: utf-8 -*-\nplain text\n")
+    git(repo, "add", "-A")
+    age(repo)
+    names = ("completions/git", "tools/run", "notes")
+    first = {f.path: f.language for f in select.select_all(repo).files if f.path in names}
+    again = [f for f in select.select_all(repo).files if f.path in names]
+    assert all(isinstance(f, LazyFile) for f in again)  # from the stat cache, unread
+    expected = {"completions/git": "bash", "tools/run": "python", "notes": None}
+    assert {f.path: f.language for f in again} == first == expected
+
+
 def test_a_file_that_changes_before_it_is_read_is_an_error(repo: Path) -> None:
     write(repo, "a.py", b"a = 1\n")
     git(repo, "add", "-A")

@@ -46,3 +46,25 @@ def test_a_shared_tree_reads_like_a_fresh_one() -> None:
 def test_a_header_is_cpp_only_when_it_shows_cpp(data: bytes, language: str) -> None:
     assert lang.detect("include/lib.h", data) == language
     assert lang.detect("src/lib.hpp", data) == "cpp"
+
+
+@pytest.mark.parametrize(
+    ("data", "language"),
+    [
+        (b"# bash completion for 2to3   -*- shell-script -*-\n_2to3() {\n", "bash"),
+        (b"#!/opt/bin/runner\n# -*- mode: python; coding: utf-8 -*-\n", "python"),
+        (b";; -*- Mode: Ruby -*-\n", "ruby"),
+        (b"# vim: set ft=sh :\necho hi\n", "bash"),
+        (b"// vi: filetype=javascript\n", "javascript"),
+        (b"# -*- sh-mode -*-\n", "bash"),
+        (b"# -*- coding: utf-8 -*-\nx = 1\n", None),  # a coding line names no language
+        (b"# -*- mode: fundamental -*-\n", None),  # a mode we do not read
+        (b"one\ntwo\n# -*- sh -*-\n", None),  # only the first two lines count
+        (b"#!/usr/bin/env python3\n# vim: ft=sh\n", "python"),  # the #! line first
+    ],
+)
+def test_a_modeline_names_the_language_of_a_file_without_a_known_extension(
+    data: bytes, language: str | None
+) -> None:
+    assert lang.detect("completions/tool", data) == language
+    assert lang.detect("tool.py", data) == "python"  # the extension comes first

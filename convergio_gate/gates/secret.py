@@ -654,16 +654,19 @@ GENERIC_FILTERS: tuple[tuple[str, Filter], ...] = (
 
 def in_word_list(text: str, key: tuple[int, int], value: tuple[int, int]) -> bool:
     """Whether the name at ``key`` and the value at ``value`` (spans of ``text``) are two
-    strings of a list that has another string before them: ``"authformpassword",
-    "authformprovider"`` among a lexer's Apache directives pairs no name with its value.
-    A pair in a call or a tuple (``("password", "x")``) has no string before the name;
-    a command line's flag (``"--password", "x"``) is a name, not a list of words."""
+    strings of a list that has another string before or after them: in a lexer's list
+    of Apache directives, ``"authformlogout", "authformpassword", "authformprovider"``
+    pairs no name with its value. A pair in a call or a tuple (``("password", "x")``) has
+    nothing around it; a command line's flag (``"--password", "x"``) is a name, not a
+    list of words."""
     start, end = key
     if start < 1 or text[start - 1] not in "\"'`" or text.startswith("-", start):
         return False
     if _NEXT_ELEMENT.fullmatch(text, end, value[0]) is None:
         return False
-    return _ELEMENT_BEFORE.search(text, max(0, start - 81), start - 1) is not None
+    if _ELEMENT_BEFORE.search(text, max(0, start - 81), start - 1) is not None:
+        return True
+    return _NEXT_ELEMENT.match(text, value[1]) is not None
 
 
 def not_a_secret(candidate: Candidate, generic: bool, settings: SecretSettings) -> str | None:

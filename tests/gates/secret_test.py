@@ -607,6 +607,8 @@ def test_names_in_a_list_of_words_are_not_a_name_and_its_value() -> None:
     assert scan("lexers/apache.rb", f"KEYWORDS = Set[{directives}]\n") == []
     one_a_line = "".join(f"    {word},\n" for word in directives.split(", "))
     assert scan("lexers/apache.py", f"KEYWORDS = [\n{one_a_line}]\n") == []
+    first = '["authformpassword", "authformprovider", "authformsize"]'  # none before it
+    assert scan("lexers/apache.js", f"const KEYWORDS = {first};\n") == []
     value = "Xk9mQ2vLpZwe"  # a value with digits is not a plain word, even in a list
     assert [f.rule for f in scan("a.py", f'words = ["a", "password", "{value}"]\n')] == [
         "generic-password"

@@ -2810,6 +2810,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     real = random.Random(f"{rng.random()}:stub-real")
     for idx in range(10 * scale):
         stub_real(corpus, real, names, idx)
+    scripts = random.Random(f"{rng.random()}:scripts")
+    for idx in range(10 * scale):
+        scripts_real(corpus, scripts, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -3304,6 +3307,122 @@ def stub_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
     ch.add(f"#ifndef REAL_{idx}_H\n#define REAL_{idx}_H\n")
     snip(ch, f"static inline void {nm.snake()}(void) {{}}", "positive", "void-parameters")
     ch.add("#endif")
+
+
+def scripts_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Shapes from shell scripts and lexers (git, bash-completion, neofetch, rouge, thor):
+    functions a script reaches by a name it builds (``"cmd_$command"``, a JS template,
+    Ruby's ``#{}``), a completion file read by its modeline, a comment about where
+    execution gets to, an option's stand-in ``--XXX=NAME``, and a list of words holding
+    password-named directives (hard negatives, and the debt marker only a modeline
+    reveals); near misses: a function no name is built for, a pair of strings, a flag's
+    value."""
+    base = f"wire/bash/scripts_{idx}"
+    prefix = pick(rng, ["cmd_", "mode_", "action_", "do_"])
+    sh = corpus.file(f"{base}/{'_'.join(nm.words(2))}.sh", "bash")
+    sh.add("#!/usr/bin/env bash\nset -euo pipefail")
+    sh.add(
+        "# usage: tool [--XXX=NAME] COMMAND",
+        Label("debt", "negative", "option-placeholder"),
+    )
+    sh.blank()
+    for _ in range(rng.randint(2, 3)):
+        sh.add(
+            f'{prefix}{nm.snake()}() {{\n  echo "$@"\n}}',
+            wl("negative", "built-by-expansion", 0, (0, 2)),
+        )
+        sh.blank()
+    unused = f"{pick(rng, ['tidy', 'prune', 'sweep'])}_{nm.snake()}"
+    sh.add(f'{unused}() {{\n  rm -f "$1.bak"\n}}', wl("positive", "unused", 0, (0, 2)))
+    sh.blank()
+    build = pick(
+        rng,
+        [
+            f'"{prefix}$command"',
+            f'"{prefix}${{command}}"',
+            f"{prefix}$command",
+            f'"{prefix}$(echo "$command" | tr - _)"',
+        ],
+    )
+    sh.add(
+        "# when code goes here, $command holds the subcommand",
+        Label("stub", "negative", "where-execution-gets"),
+    )
+    sh.add(f'command=${{1:-help}}\nshift || true\n{build} "$@"')
+
+    js = corpus.file(f"wire/javascript/template_{idx}/{'_'.join(nm.words(2))}.js", "javascript")
+    c = nm.pascal()
+    js.add(f"class {c} {{", wl("negative", "used-class", 0, (0, 0), kind="class"))
+    js.add(
+        "  run(kind) {\n    return this[`on_${kind}`]();\n  }",
+        wl("negative", "called-method", 0, (0, 2), kind="method"),
+    )
+    for _ in range(rng.randint(1, 3)):
+        js.add(
+            f"\n  on_{nm.snake()}() {{\n    return 1;\n  }}",
+            wl("negative", "built-by-template", 1, (1, 3), kind="method"),
+        )
+    js.add(f"}}\nmodule.exports = new {c}().run('x');")
+
+    rbase = f"wire/ruby/interpolated_{idx}"
+    router = "_".join(nm.words(2))
+    rb = corpus.file(f"{rbase}/{router}.rb", "ruby")
+    rc = nm.pascal()
+    rb.add(f"class {rc}", wl("negative", "used-class", 0, (0, 0), kind="class"))
+    rb.add(
+        '  def route(kind)\n    send(:"parse_#{kind}")\n  end',
+        wl("negative", "called-method", 0, (0, 2), kind="method"),
+    )
+    for _ in range(rng.randint(1, 3)):
+        rb.add(
+            f"\n  def parse_{nm.snake()}\n    1\n  end",
+            wl("negative", "built-by-interpolation", 1, (1, 3), kind="method"),
+        )
+    rb.add("end")
+    corpus.write_raw(
+        f"{rbase}/main_{router}.rb", f'require_relative "{router}"\n{rc}.new.route("x")\n'
+    )
+
+    name = nm.snake()
+    modeline = pick(
+        rng,
+        [
+            f"# {name} completion                    -*- shell-script -*-",
+            "# vim: set ft=sh :",
+            "# -*- mode: sh -*-",
+        ],
+    )
+    co = corpus.file(f"debt/bash/completions_{idx}/{name.replace('_', '-')}", "bash")
+    co.add(modeline)
+    co.add(f"_{name}()\n{{")
+    co.add(
+        f"    # TODO: complete the {' '.join(nm.words(2))} options",
+        Label("debt", "positive", "modeline-file"),
+    )
+    co.add(f"    COMPREPLY=()\n}} &&\n    complete -F _{name} {name}")
+
+    words = sorted(
+        {"".join(nm.words(2)) for _ in range(6)}
+        | {"".join(nm.words(1)) + pick(rng, ["password", "passphrase"]) for _ in range(2)}
+    )
+    listed = ", ".join(f'"{w}"' for w in words)
+    lexer = pick(rng, ["python", "ruby", "javascript"])
+    ext = {"python": "py", "ruby": "rb", "javascript": "js"}[lexer]
+    lx = corpus.file(f"secret/lexers_{idx}/{name}_keywords.{ext}", lexer)
+    lx.add(
+        f"DIRECTIVES = [{listed}]",
+        Label("secret", "negative", "list-of-words"),
+    )
+    if lexer == "python":
+        r = random.Random(rng.random())
+        lx.add(
+            f'PAIR = ("password", "{strong_password(r).replace(chr(34), "")}")',
+            Label("secret", "positive", "pair-of-strings"),
+        )
+        lx.add(
+            f'ARGS = ["mysql", "-u", "root", "--password", "{human_password(r)}"]',
+            Label("secret", "positive", "flag-value-in-list"),
+        )
 
 
 # ------------------------------------------------------------------------------ main

@@ -3350,34 +3350,30 @@ def scripts_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> Non
     )
     sh.add(f'command=${{1:-help}}\nshift || true\n{build} "$@"')
 
+    def dispatching(fb: FileBuilder, opening: str, caller: str, member: str, category: str) -> None:
+        """A used class whose ``caller`` reaches 1-3 ``member`` methods (``{}``: a name)
+        by a name it builds."""
+        fb.add(opening, wl("negative", "used-class", 0, (0, 0), kind="class"))
+        fb.add(caller, wl("negative", "called-method", 0, (0, 2), kind="method"))
+        for _ in range(rng.randint(1, 3)):
+            fb.add(member.format(nm.snake()), wl("negative", category, 1, (1, 3), kind="method"))
+
     js = corpus.file(f"wire/javascript/template_{idx}/{'_'.join(nm.words(2))}.js", "javascript")
     c = nm.pascal()
-    js.add(f"class {c} {{", wl("negative", "used-class", 0, (0, 0), kind="class"))
-    js.add(
-        "  run(kind) {\n    return this[`on_${kind}`]();\n  }",
-        wl("negative", "called-method", 0, (0, 2), kind="method"),
+    run = "  run(kind) {\n    return this[`on_${kind}`]();\n  }"
+    dispatching(
+        js, f"class {c} {{", run, "\n  on_{}() {{\n    return 1;\n  }}", "built-by-template"
     )
-    for _ in range(rng.randint(1, 3)):
-        js.add(
-            f"\n  on_{nm.snake()}() {{\n    return 1;\n  }}",
-            wl("negative", "built-by-template", 1, (1, 3), kind="method"),
-        )
     js.add(f"}}\nmodule.exports = new {c}().run('x');")
 
     rbase = f"wire/ruby/interpolated_{idx}"
     router = "_".join(nm.words(2))
     rb = corpus.file(f"{rbase}/{router}.rb", "ruby")
     rc = nm.pascal()
-    rb.add(f"class {rc}", wl("negative", "used-class", 0, (0, 0), kind="class"))
-    rb.add(
-        '  def route(kind)\n    send(:"parse_#{kind}")\n  end',
-        wl("negative", "called-method", 0, (0, 2), kind="method"),
+    route = '  def route(kind)\n    send(:"parse_#{kind}")\n  end'
+    dispatching(
+        rb, f"class {rc}", route, "\n  def parse_{}\n    1\n  end", "built-by-interpolation"
     )
-    for _ in range(rng.randint(1, 3)):
-        rb.add(
-            f"\n  def parse_{nm.snake()}\n    1\n  end",
-            wl("negative", "built-by-interpolation", 1, (1, 3), kind="method"),
-        )
     rb.add("end")
     corpus.write_raw(
         f"{rbase}/main_{router}.rb", f'require_relative "{router}"\n{rc}.new.route("x")\n'

@@ -613,6 +613,8 @@ _ELEMENT_BEFORE = lazyre.compile(r"""["'`]\s*,\s*$""")
 #: Between a quoted name and its value: the name's closing quote, a comma, the value's
 #: opening quote.
 _NEXT_ELEMENT = lazyre.compile(r"""["'`]\s*,\s*["'`]""")
+#: How far before a quoted name the list element before it is looked for.
+_ELEMENT_REACH = 80
 
 
 @dataclass(frozen=True)
@@ -664,7 +666,7 @@ def in_word_list(text: str, key: tuple[int, int], value: tuple[int, int]) -> boo
         return False
     if _NEXT_ELEMENT.fullmatch(text, end, value[0]) is None:
         return False
-    if _ELEMENT_BEFORE.search(text, max(0, start - 81), start - 1) is not None:
+    if _ELEMENT_BEFORE.search(text, max(0, start - 1 - _ELEMENT_REACH), start - 1) is not None:
         return True
     return _NEXT_ELEMENT.match(text, value[1]) is not None
 
@@ -1167,9 +1169,12 @@ class _Scan:
                 continue
             self.decided.add(s, e)
             value = self.text[s:e]
-            listed = rule.generic and "key" in rule.regex.groupindex and match.start("key") >= 0
-            if listed:
-                listed = in_word_list(self.text, match.span("key"), (s, e))
+            listed = (
+                rule.generic
+                and "key" in rule.regex.groupindex
+                and match.start("key") >= 0
+                and in_word_list(self.text, match.span("key"), (s, e))
+            )
             if self.judge(rule, value, rule.key_of(match), s, listed):
                 self.hits.append(_Hit(rule, s, e, value, rule.key_of(match)))
 

@@ -174,7 +174,7 @@ def detect(path: str, head: bytes = b"") -> str | None:
             found = SHEBANGS.get(prog.rstrip("0123456789.") or prog) or SHEBANGS.get(prog)
             if found is not None:
                 return found
-    return _mode_of(head)
+    return _mode_of(_first_lines(head))
 
 
 #: An editor's modeline: Emacs ``-*- mode: sh -*-`` or ``-*- shell-script -*-``, Vim
@@ -209,17 +209,18 @@ def modeline(data: bytes) -> bytes:
     """The first two lines of ``data`` when one holds a modeline naming a language we
     read (a file with no extension we know: ``completions/git``, ``# -*- sh -*-``), else
     b"". Only the start of a file is looked at, as Emacs does."""
-    head = data[:MODELINE_BYTES]
-    if b"-*-" not in head and b"ft=" not in head and b"type=" not in head and b"tax=" not in head:
-        return b""  # no modeline, cheaply
-    lines = head.split(b"\n", 2)
-    head = b"\n".join(lines[:2])
-    return head if _mode_of(head) is not None else b""
+    lines = _first_lines(data)
+    return b"\n".join(lines) if _mode_of(lines) is not None else b""
 
 
-def _mode_of(head: bytes) -> str | None:
-    """The language a modeline in the first two lines of ``head`` names, if any."""
-    for line in head[:MODELINE_BYTES].split(b"\n", 2)[:2]:
+def _first_lines(data: bytes) -> list[bytes]:
+    """The first two lines of ``data``, within its first :data:`MODELINE_BYTES`."""
+    return data[:MODELINE_BYTES].split(b"\n", 2)[:2]
+
+
+def _mode_of(lines: list[bytes]) -> str | None:
+    """The language a modeline in ``lines`` names, if any."""
+    for line in lines:
         found = MODELINE.search(line)
         if found is not None:
             mode = (found.group(1) or found.group(2) or found.group(3)).lower()

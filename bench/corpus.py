@@ -2813,6 +2813,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     scripts = random.Random(f"{rng.random()}:scripts")
     for idx in range(10 * scale):
         scripts_real(corpus, scripts, names, idx)
+    hooks = random.Random(f"{rng.random()}:hooks")
+    for idx in range(10 * scale):
+        hooks_real(corpus, hooks, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -3419,6 +3422,114 @@ def scripts_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> Non
             f'ARGS = ["mysql", "-u", "root", "--password", "{human_password(r)}"]',
             Label("secret", "positive", "flag-value-in-list"),
         )
+
+
+def hooks_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Empty methods that are hooks by how they are written, from Capacitor, React
+    Native and tox (hard negatives): Java and TypeScript methods for subclasses
+    (``protected``, or in an ``abstract`` class) and bodies whose own comment says they
+    are empty on purpose ("// Override me to add behavior", "// no-op: ...", "# empty
+    hook: subclasses override it"). Near misses (positives): a public method of a
+    concrete class, and a comment or doc that says it does nothing for now."""
+
+    def snip(fb: FileBuilder, text: str, expected: str, category: str) -> None:
+        fb.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
+        fb.blank()
+
+    def event() -> str:
+        return " ".join(nm.words(2))
+
+    java = corpus.file(f"stub/java/Hooks{idx}.java", "java")
+    java.add(f"package com.example.hooks{idx};\n")
+    lifecycle = pick(rng, ["Start", "Resume", "Pause", "Stop", "Destroy", "Restart"])
+    snip(
+        java,
+        f"public class {nm.pascal()}Plugin {{\n"
+        f"    protected void handleOn{lifecycle}{nm.pascal()}() {{}}\n}}",
+        "negative",
+        "protected-hook",
+    )
+    snip(
+        java,
+        f"public abstract class {nm.pascal()}Listener {{\n"
+        f"    public void on{nm.pascal()}(View view) {{}}\n}}",
+        "negative",
+        "abstract-class-default",
+    )
+    said = pick(
+        rng,
+        [
+            f"// Override me to add behavior to the {event()} event",
+            f'// no-op: it is here only so that the "{nm.camel()}" prop is exported',
+            "// DO NOTHING",
+        ],
+    )
+    snip(
+        java,
+        f"public class {nm.pascal()}Manager {{\n"
+        f"    public void set{nm.pascal()}(View view, boolean on) {{\n        {said}\n    }}\n}}",
+        "negative",
+        "said-in-body",
+    )
+    later = pick(rng, ["// do nothing for now", "// no-op for the time being", "// no-op yet"])
+    snip(
+        java,
+        f"public class {nm.pascal()}Sync {{\n"
+        f"    public void push{nm.pascal()}(Change change) {{\n        {later}\n    }}\n}}",
+        "positive",
+        "temporary-in-body",
+    )
+    snip(
+        java,
+        f"public class {nm.pascal()}Store {{\n    /** Does nothing yet. */\n"
+        f"    public void flush{nm.pascal()}() {{}}\n}}",
+        "positive",
+        "temporary-doc",
+    )
+
+    ts = corpus.file(f"stub/typescript/hooks_{idx}.ts", "typescript")
+    snip(
+        ts,
+        f"export abstract class {nm.pascal()}Widget {{\n  on{nm.pascal()}(): void {{}}\n}}",
+        "negative",
+        "abstract-class-default",
+    )
+    panel = nm.pascal()
+    snip(
+        ts,
+        f"export class {panel}Panel {{\n  protected on{nm.pascal()}(): void {{}}\n}}",
+        "negative",
+        "protected-hook",
+    )
+    snip(
+        ts,
+        f"export class {nm.pascal()}Form {{\n  save{nm.pascal()}(): void {{}}\n}}",
+        "positive",
+        "public-method",
+    )
+
+    py = corpus.file(f"stub/python/hooks_{idx}.py", "python")
+    hook = f"_{nm.snake()}"
+    comment = pick(
+        rng,
+        [
+            "# empty abstract base class",
+            "# empty on purpose: subclasses override it",
+            "# no-op: the OS frees it with the process",
+        ],
+    )
+    snip(
+        py,
+        f"class {nm.pascal()}Env:\n    def {hook}(self) -> None:  {comment}\n        pass",
+        "negative",
+        "said-in-body",
+    )
+    snip(
+        py,
+        f"class {nm.pascal()}Env:\n    def {nm.snake()}(self) -> None:\n        pass  # no-op for now",
+        "positive",
+        "temporary-in-body",
+    )
 
 
 # ------------------------------------------------------------------------------ main

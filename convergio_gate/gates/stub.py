@@ -242,6 +242,7 @@ class StubRules:
     noop_names: re.Pattern[str]
     null_types: re.Pattern[str]
     noop_docs: re.Pattern[str]
+    temporary_docs: re.Pattern[str]
     hook_docs: re.Pattern[str]
     go_marker_methods: re.Pattern[str]
     exceptions: frozenset[str]
@@ -272,7 +273,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "7"  # base and null classes, docs, builds' versions, shells, examples, C++
+    version = "8"  # protected and abstract-class hooks, body comments that say "no-op"
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -370,6 +371,8 @@ class StubGate:
                 return None  # a constructor's shell: its prototype does the work
             if alternative or self._given_a_job(lang, unit, name, empty=True):
                 return None
+            if self._said_on_purpose(_comments_in(unit, body)):
+                return None  # "// Override me to add behavior", "// no-op: only exported"
             return self._hit(self.rules.empty, lang, unit, stand_in)
         if "raise" in captured:
             stand_in = captured["raise"][0]
@@ -424,7 +427,7 @@ class StubGate:
             return True
         if empty and self.rules.hook_docs.search(own_doc) is not None:
             return True
-        if empty and any(self.rules.noop_docs.search(doc) is not None for doc in docs):
+        if empty and any(self._on_purpose(doc, self.rules.noop_docs) for doc in docs):
             return True
         if lang == "python":
             return _python_fallback(unit)
@@ -433,6 +436,25 @@ class StubGate:
         if lang == "java" and not empty and name in self.rules.optional_operations:
             return owner is not None and _java_has_supertypes(owner)
         return False
+
+    def _said_on_purpose(self, comments: Sequence[str]) -> bool:
+        """Whether the comments in an empty body say it is empty on purpose: that it
+        does nothing (``noop_docs``) or is there to be overridden (``abstract_messages``:
+        "Override me to add behavior"), and not that it is so for now."""
+        text = "\n".join(comments)
+        return self._on_purpose(text, self.rules.noop_docs) or self._on_purpose(
+            text, self.rules.abstract_messages
+        )
+
+    def _on_purpose(self, text: str, says: re.Pattern[str]) -> bool:
+        """``says`` finds what makes an empty body meant in ``text``, in a sentence that
+        does not say it is temporary (``temporary_docs``: "does nothing yet", "TODO:
+        no-op for now"; the doc's other sentences may say what they like)."""
+        temporary = self.rules.temporary_docs
+        return any(
+            temporary.search(text, *_sentence(text, m.start(), m.end())) is None
+            for m in says.finditer(text)
+        )
 
     def _not_implemented(self, lang: str, captured: dict[str, list[Node]]) -> bool:
         if lang == "rust":  # the query only captures todo!() and unimplemented!()
@@ -803,12 +825,12 @@ def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
     if lang in JS_LIKE:
         if unit.type != "method_definition":
             return False
-        if name == "constructor":
+        if name == "constructor" or _for_subclasses(lang, unit):
             return True
         return any(c.type in ("override_modifier", "set") for c in unit.children)
     if lang == "java":
         in_interface = parent is not None and parent.type == "interface_body"
-        return in_interface or "Override" in _annotations(unit)
+        return in_interface or "Override" in _annotations(unit) or _for_subclasses(lang, unit)
     if lang == "rust":
         owner = parent.parent if parent is not None and parent.type == "declaration_list" else None
         if owner is None:
@@ -836,6 +858,26 @@ def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
             return True  # nothing to clean up: the context manager's work is in __enter__
         return "override" in _python_decorators(unit)  # typing.override (PEP 698)
     return False
+
+
+def _for_subclasses(lang: str, unit: Node) -> bool:
+    """A Java or TypeScript method written for subclasses: ``protected``, or in an
+    ``abstract`` class (a required one would be abstract too). Empty, it is the default
+    of a hook that subclasses may override (``protected void handleOnStart() {}``)."""
+    owner = _owner(unit)
+    if lang == "java":
+        marks = _modifiers(unit)
+        in_abstract = owner is not None and "abstract" in _modifiers(owner)
+        return "protected" in marks or in_abstract
+    accessible = (c for c in unit.children if c.type == "accessibility_modifier")
+    protected = any(_text(c) == "protected" for c in accessible)
+    return protected or (owner is not None and owner.type == "abstract_class_declaration")
+
+
+def _modifiers(declaration: Node) -> set[str]:
+    """The keyword modifiers of a Java declaration (``public``, ``abstract``, ...)."""
+    found = (c for c in declaration.named_children if c.type == "modifiers")
+    return {t.type for m in found for t in m.children if not t.is_named}
 
 
 #: What makes an empty JS/TS function a constructor's shell: its prototype is set or
@@ -1235,6 +1277,29 @@ def _only(lang: str, body: Node | None, stand_in: Node) -> bool:
     return statements == [stand_in]
 
 
+#: What ends a sentence of a doc or comment.
+_SENTENCE_END = lazyre.compile(r"[.!?;](?=\s|$)|\n\s*\n")
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence of ``text`` that holds ``text[start:end]``."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return (before[-1] if before else 0), (after.end() if after is not None else len(text))
+
+
+def _comments_in(unit: Node, body: Node | None) -> list[str]:
+    """The comments at the top level of a function's body, and those between its
+    parameters and its body (where tree-sitter-python puts a comment above a block's
+    first statement)."""
+    params = unit.child_by_field_name("parameters")
+    after = params.end_byte if params is not None else unit.end_byte
+    found = [c for c in unit.named_children if is_comment(c) and c.start_byte >= after]
+    if body is not None:
+        found += [c for c in body.named_children if is_comment(c)]
+    return [_text(c) for c in found]
+
+
 def _python_docstring(definition: Node) -> str:
     """The docstring of a Python function or class, with its quotes; "" if none."""
     body = definition.child_by_field_name("body")
@@ -1343,6 +1408,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
         null_types=_regex(empty, empty_index, "null_types", label, lazy),
         noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),
+        temporary_docs=_regex(empty, empty_index, "temporary_docs", label, lazy),
         hook_docs=_regex(empty, empty_index, "hook_docs", label, lazy),
         go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),
         exceptions=_names(ni, ni_index, "exceptions", label),

@@ -3531,6 +3531,15 @@ def hooks_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
         "temporary-in-body",
     )
 
+    dev = corpus.file(f"stub/java/hooks{idx}/{nm.pascal()}Support.java", "java")
+    name = nm.pascal()
+    dev.add(
+        f"/**\n * In dev mode, use {{@link Bridge{name}}}. In production mode, use the dummy"
+        f" implementation\n * {{@link Disabled{name}}}.\n */",
+        Label("stub", "negative", "names-another-class", 0, (0, 3)),
+    )
+    dev.add(f"public interface {name}Support {{\n    void show(String message);\n}}")
+
 
 # ------------------------------------------------------------------------------ main
 

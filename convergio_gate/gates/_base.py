@@ -47,6 +47,9 @@ class Finding:
     end_line: int | None = None
     fingerprint: str = ""
     commit: str | None = None  # for `check --history`: the commit that added it
+    #: Where the gate found it, as the gate names it, for its ``refine`` (the stub gate:
+    #: a method's class and name); kept in the cache, not shown.
+    scope: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -83,6 +86,7 @@ class Finding:
             secret_sha256=data.get("secret_sha256"),
             end_line=data.get("end_line"),
             fingerprint=data.get("fingerprint", ""),
+            scope=tuple(data.get("scope", ())),
         )
 
     def cache_json(self) -> dict[str, Any]:
@@ -92,6 +96,8 @@ class Finding:
         data["key"] = self.key
         if self.end_line is not None:
             data["end_line"] = self.end_line
+        if self.scope:
+            data["scope"] = list(self.scope)
         return data
 
 
@@ -226,7 +232,10 @@ class Gate(Protocol):
     ``scope`` is ``"file"`` when each file's findings depend only on that file (the
     engine then caches them by blob id), ``"repo"`` when they depend on the rest of the
     repository (never cached; runs serially). ``version`` changes whenever the gate's
-    logic changes, so cached results of an older version are not reused.
+    logic changes, so cached results of an older version are not reused. A file gate
+    may also have ``refine(findings, files, ctx) -> findings``: called on every run with
+    its findings, cached ones included, it may drop those that the rest of the
+    repository explains (not cached, so keep it to the few findings that need it).
     """
 
     id: str

@@ -1,7 +1,10 @@
 """Run gates over a selection of files and decide.
 
 For each gate: the files it may see (excludes applied), cached findings for files it has
-seen before (by blob id), a scan of the rest, then the repository-wide gates. Then: only
+seen before (by blob id), a scan of the rest, then the repository-wide gates. A file gate
+that has a ``refine(findings, files, ctx)`` then gets its findings, cached ones included,
+to drop what the rest of the repository explains (the gates of a run share what they
+build for that in ``ctx.extra["shared"]``). Then: only
 the lines a diff adds count; fingerprints are computed; inline waivers and the baseline
 let findings through (each waiver used is reported, so the chain can record it); what is
 left decides.
@@ -127,6 +130,7 @@ def run(
     plans: list[tuple[Gate, list[SourceFile], Context]] = []
     included: dict[tuple[str, ...], list[SourceFile]] = {}  # by exclude list: most share one
     known = registry.available(cache_dir)
+    shared: dict[str, Any] = {}  # what the run's gates build once for all (Context.extra)
     for gate_id in gate_ids:
         gate = registry.load(gate_id, cache_dir, known)
         settings = config.gate(gate_id)
@@ -154,6 +158,7 @@ def run(
                 "hold": pool.hold,
                 "no_cache": no_cache,
                 "workers": pool.workers,
+                "shared": shared,
             },
             list_oids=selection.known_oids,
         )
@@ -174,8 +179,11 @@ def run(
         for gate, files, ctx in repo_gates:
             waits[gate.id] = _ready(gate.check(files, ctx))
             outcome.scanned += len(files)
-        for gate, _files, ctx in plans:
+        for gate, files, ctx in plans:
             found = waits[gate.id]()
+            refine = getattr(gate, "refine", None) if gate.scope == "file" else None
+            if callable(refine):
+                found = refine(found, files, ctx)
             severity = ctx.settings.get("severity")
             if severity:
                 found = [replace(f, severity=severity) for f in found]

@@ -265,6 +265,7 @@ class _Hit:
     name: str
     key: str
     preview: str
+    scope: tuple[str, ...] = ()  # a method's class and name, for refine
 
 
 class StubGate:
@@ -273,7 +274,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "8"  # protected and abstract-class hooks, body comments that say "no-op"
+    version = "9"  # hooks, no-op comments, methods' scope for refine
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -285,6 +286,29 @@ class StubGate:
         for source in files:
             findings.extend(self.check_file(source))
         return findings
+
+    def refine(
+        self, findings: list[Finding], files: Sequence[SourceFile], ctx: Context
+    ) -> list[Finding]:
+        """The findings without the empty or not-implemented methods that a subclass in
+        another file of the repository defines again: the base's default hook, or its
+        abstract method in the pre-``abc`` style (subclasses in the same file were seen
+        by :meth:`check_file`). Called on every run, cached findings included, since it
+        depends on other files; the subclasses come from the wire gate's index of class
+        headers, built once per run for both gates."""
+        methods = [f for f in findings if len(f.scope) == 2]
+        if not methods:
+            return findings
+        from convergio_gate.gates import wire
+
+        index = wire.repository_index(files, ctx)
+        read = wire.reader(ctx, files)
+        dropped = {
+            id(f)
+            for f in methods
+            if wire.overridden_elsewhere(index, read, f.path, f.scope[0], f.scope[1])
+        }
+        return [f for f in findings if id(f) not in dropped] if dropped else findings
 
     def check_file(self, source: SourceFile) -> list[Finding]:
         lang = source.language
@@ -481,6 +505,7 @@ class StubGate:
             name=name,
             key=normalise(f"{name}: {stand}"),
             preview=_preview(lang, unit, stand_in),
+            scope=_method_scope(lang, unit, name),
         )
 
     def _located(self, source: SourceFile, hits: list[_Hit]) -> list[Finding]:
@@ -498,6 +523,7 @@ class StubGate:
                 key=hit.key,
                 severity=hit.rule.severity,
                 preview=hit.preview,
+                scope=hit.scope,
             )
             for hit, (line, column) in zip(hits, places, strict=True)
         ]
@@ -1372,6 +1398,30 @@ def _is_docstring(statement: Node) -> bool:
     return statement.type == "expression_statement" and [
         c.type for c in statement.named_children
     ] == ["string"]
+
+
+#: The languages whose methods a subclass in another file may define again, and the
+#: node types of such a method (a Ruby module's methods are a mixin's, left out).
+OVERRIDABLE = {
+    "python": ("function_definition",),
+    "javascript": ("method_definition",),
+    "typescript": ("method_definition",),
+    "tsx": ("method_definition",),
+    "java": ("method_declaration",),
+    "ruby": ("method",),
+}
+
+
+def _method_scope(lang: str, unit: Node, name: str) -> tuple[str, ...]:
+    """(class, method) for a method of a named class that a subclass in another file
+    may define again (:data:`OVERRIDABLE`), else ()."""
+    if unit.type not in OVERRIDABLE.get(lang, ()):
+        return ()
+    owner = _owner(unit)
+    if owner is None or owner.type in ("impl_item", "module") or name in ("", "function"):
+        return ()
+    cls = _owner_name(owner)
+    return (cls, name) if cls else ()
 
 
 def _enclosing_function(node: Node) -> Node | None:

@@ -1425,6 +1425,7 @@ class ReferenceIndex:
         self.state = state
         self.stats = stats
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
+        self._subclasses: dict[str, list[tuple[str, str]]] | None = None
         #: Where per-content token counts are kept (by git blob id), for
         #: :meth:`may_define_dead`.
         self.blobs: BlobStore | None = None
@@ -1505,6 +1506,21 @@ class ReferenceIndex:
     def class_lists(self) -> dict[str, list[ClassEntry]]:
         """Path -> the classes it defines, for every file of the repository."""
         return self.state.classes
+
+    def subclasses(self) -> dict[str, list[tuple[str, str]]]:
+        """Class name -> (path, name) of every class of the repository that names it as
+        a base (by the last part of a dotted base: ``abc.ABC`` names ``ABC``)."""
+        if self._subclasses is None:
+            children: dict[str, list[tuple[str, str]]] = {}
+            for path, entries in self.class_lists().items():
+                for name, bases in entries:
+                    if name == DISCOVERS:
+                        continue
+                    for base in bases:
+                        last = re.split(r"[.:]", base)[-1]
+                        children.setdefault(last, []).append((path, name))
+            self._subclasses = children
+        return self._subclasses
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Class name -> (module, bases) of every class of that name in the repository."""
@@ -2476,12 +2492,27 @@ def unreferenced(
     return _dead(files, pending(), index, store), index
 
 
+def repository_index(files: Sequence[SourceFile], ctx: Context) -> ReferenceIndex:
+    """The reference index of the repository as the run sees it (``files`` as given,
+    the other tracked files as ``ctx`` reads them), built once per run: every gate of
+    the run that asks for it gets the one the first built."""
+    return _index(files, list(ctx.repo_files()), ctx)
+
+
+#: Where a run's gates share the reference index (``Context.extra["shared"]``).
+SHARED_INDEX = "wire.index"
+
+
 def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> ReferenceIndex:
+    shared: dict[str, Any] | None = ctx.extra.get("shared")
+    if shared is not None and SHARED_INDEX in shared:
+        built: ReferenceIndex = shared[SHARED_INDEX]
+        return built
     overrides = _Contents(files)
     rest = [p for p in paths if p not in overrides]
     known = dict(ctx.known_oids(rest)) if rest else {}
     known.update((f.path, f.oid) for f in files)
-    return ReferenceIndex.build(
+    index = ReferenceIndex.build(
         ctx.root,
         paths,
         ctx.read,
@@ -2490,6 +2521,65 @@ def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> R
         cached=not ctx.extra.get("no_cache"),
         workers=ctx.extra.get("workers") or 1,
     )
+    if shared is not None:
+        shared[SHARED_INDEX] = index
+    return index
+
+
+def overridden_elsewhere(
+    index: ReferenceIndex, read: Reader, path: str, owner: str, method: str
+) -> bool:
+    """Whether a class of another file than ``path`` that descends from a class named
+    ``owner`` (by the class headers of the index, through any depth of subclasses) has
+    a method named ``method`` in its file (:data:`METHOD_SITES`). By name, as the rest
+    of this gate: a subclass of another class of the same name counts too, which errs
+    towards "overridden"."""
+    children = index.subclasses()
+    seen = {owner}
+    todo = [owner]
+    while todo:
+        for child_path, child in children.get(todo.pop(), ()):
+            if child_path != path:
+                language = lang.detect(child_path) or ""
+                data = read(child_path) if language in METHOD_SITES else None
+                if data and _defines_method(data, language, method.encode()):
+                    return True
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return False
+
+
+_JS_METHOD = (
+    rb"(?m)^[ \t]*(?:(?:static|async|get|set|override|public|protected|private|readonly)"
+    rb"[ \t]+|\*[ \t]*)*{}[ \t]*(?:<[^>\n]*>[ \t]*)?[(=]"
+)
+#: A method's definition by its name, per language (``{}`` is the name): Python's and
+#: Ruby's by their ``def``; a JavaScript or TypeScript class member at the start of a
+#: line (a call there would need ``this.``); a Java method by the type before its name.
+METHOD_SITES: dict[str, bytes] = {
+    "python": rb"(?m)^[ \t]+(?:async[ \t]+)?def[ \t]+{}\b",
+    "ruby": rb"\bdef[ \t]+(?:self\.)?{}(?![\w?!=])",
+    "javascript": _JS_METHOD,
+    "typescript": _JS_METHOD,
+    "tsx": _JS_METHOD,
+    "java": (
+        rb"(?m)^[ \t]*(?:(?:public|protected|private|static|final|synchronized|abstract"
+        rb"|native|default|@\w+(?:\([^)\n]*\))?)[ \t]+)*(?:<[^>\n]*>[ \t]+)?"
+        rb"[\w$.?]+(?:<[^>\n]*>)?(?:\[\])*[ \t]+{}[ \t]*\("
+    ),
+}
+#: Words that start a statement, not a definition, where a Java type would stand.
+_STATEMENT_WORDS = frozenset({b"return", b"throw", b"new", b"else", b"case", b"yield", b"await"})
+
+
+def _defines_method(data: bytes, language: str, method: bytes) -> bool:
+    pattern = METHOD_SITES[language].replace(b"{}", re.escape(method))
+    for match in re.finditer(pattern, data):
+        words = match.group().split()
+        if not words or words[0] not in _STATEMENT_WORDS:
+            return True
+    return False
 
 
 def _cache_dir(ctx: Context) -> Path | None:
@@ -2605,7 +2695,7 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     dead = _dead(rest, pending(), index, store)
     judged: list[tuple[Definition, str | None]] = []
     if dead:
-        read = _reader(ctx, files)
+        read = reader(ctx, files)
         judge = Judge(policy(), index, entry_points(paths, read), public, read)
         judged = [(d, judge.exemption(d)) for d in dead]
     if _unchanged(index):
@@ -2727,7 +2817,8 @@ class WireGate:
         return sorted(findings, key=lambda f: (f.path, f.line, f.column))
 
 
-def _reader(ctx: Context, files: Sequence[SourceFile]) -> Reader:
+def reader(ctx: Context, files: Sequence[SourceFile]) -> Reader:
+    """What ``files`` hold, and the repository's other files as ``ctx`` reads them."""
     given = _Contents(files)
 
     def read(path: str) -> bytes | None:

@@ -418,7 +418,8 @@ def test_a_python_docstring_that_asks_for_an_override_makes_a_hook(
     assert [f.line for f in check("hooks.py", code)] == expected
 
 
-def test_only_the_same_file_counts_for_a_hierarchy() -> None:
+def test_check_alone_sees_a_hierarchy_in_the_same_file_only() -> None:
+    # the rest of the repository comes in through refine (stub_hierarchy_test.py)
     base = "class Shape:\n    def area(self):\n        raise NotImplementedError\n"
     sub = (
         "from shapes import Shape\n\nclass Square(Shape):\n    def area(self):\n        return 1\n"

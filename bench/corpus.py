@@ -2816,6 +2816,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     hooks = random.Random(f"{rng.random()}:hooks")
     for idx in range(10 * scale):
         hooks_real(corpus, hooks, names, idx)
+    across = random.Random(f"{rng.random()}:across")
+    for idx in range(10 * scale):
+        hierarchy_across_files(corpus, across, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -3539,6 +3542,111 @@ def hooks_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
         Label("stub", "negative", "names-another-class", 0, (0, 3)),
     )
     dev.add(f"public interface {name}Support {{\n    void show(String message);\n}}")
+
+
+def hierarchy_across_files(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """A base class whose methods raise NotImplementedError or do nothing, in one file,
+    and its subclasses in others, from flask, celery and pip: a method that a subclass
+    (or a subclass's subclass) defines is the base's abstract method or default hook
+    (hard negatives); one that the subclasses only call, or that no subclass defines, is
+    a stub (positives). In Python, Java and TypeScript."""
+
+    def method(kind: str) -> str:
+        return nm.snake() if kind == "python" else nm.camel()
+
+    lang_of = pick(rng, ["python", "java", "typescript"])
+    base, child, grand = nm.pascal(), nm.pascal(), nm.pascal()
+    abstract, hook, called, alone = (method(lang_of) for _ in range(4))
+    folder = f"stub/{lang_of}/across_{idx}"
+    if lang_of == "python":
+        fb = corpus.file(f"{folder}/{base.lower()}.py", "python")
+        fb.add(f"class {base}:")
+        items = [
+            (f"    def {abstract}(self, item):\n        raise NotImplementedError", "negative"),
+            (f"    def {hook}(self):\n        pass", "negative"),
+            (f"    def {called}(self):\n        pass", "positive"),
+            (f"    def {alone}(self, item):\n        raise NotImplementedError", "positive"),
+        ]
+        for text, expected in items:
+            fb.add(text, Label("stub", expected, "across-files", 1, (0, 1)))
+            fb.blank()
+        corpus.write_raw(
+            f"{folder}/{child.lower()}.py",
+            f"from .{base.lower()} import {base}\n\n\nclass {child}({base}):\n"
+            f"    def {abstract}(self, item):\n        return [item]\n\n"
+            f"    def run(self):\n        self.{called}()\n",
+        )
+        corpus.write_raw(
+            f"{folder}/{grand.lower()}.py",
+            f"from .{child.lower()} import {child}\n\n\nclass {grand}({child}):\n"
+            f"    def {hook}(self):\n        self.ready = True\n",
+        )
+        return
+    if lang_of == "java":
+        fb = corpus.file(f"{folder}/{base}.java", "java")
+        fb.add(f"package com.example.across{idx};\n\npublic class {base} {{")
+        items = [
+            (
+                f"    public void {abstract}(String item) {{\n"
+                "        throw new UnsupportedOperationException();\n    }",
+                "negative",
+            ),
+            (f"    public void {hook}() {{}}", "negative"),
+            (f"    public void {called}() {{}}", "positive"),
+            (
+                f"    public void {alone}(String item) {{\n"
+                "        throw new UnsupportedOperationException();\n    }",
+                "positive",
+            ),
+        ]
+        for text, expected in items:
+            fb.add(text, Label("stub", expected, "across-files", 0, (0, text.count("\n"))))
+            fb.blank()
+        fb.add("}")
+        corpus.write_raw(
+            f"{folder}/{child}.java",
+            f"package com.example.across{idx};\n\npublic class {child} extends {base} {{\n"
+            f"    @Override\n    public void {abstract}(String item) {{\n"
+            f"        System.out.println(item);\n    }}\n\n"
+            f"    void run() {{\n        {called}();\n    }}\n}}\n",
+        )
+        corpus.write_raw(
+            f"{folder}/{grand}.java",
+            f"package com.example.across{idx};\n\npublic class {grand} extends {child} {{\n"
+            f"    @Override\n    public void {hook}() {{\n        run();\n    }}\n}}\n",
+        )
+        return
+    fb = corpus.file(f"{folder}/{base.lower()}.ts", "typescript")
+    fb.add(f"export class {base} {{")
+    items = [
+        (
+            f"  {abstract}(item: string): string[] {{\n"
+            '    throw new Error("not implemented");\n  }',
+            "negative",
+        ),
+        (f"  {hook}(): void {{}}", "negative"),
+        (f"  {called}(): void {{}}", "positive"),
+        (
+            f'  {alone}(item: string): string[] {{\n    throw new Error("not implemented");\n  }}',
+            "positive",
+        ),
+    ]
+    for text, expected in items:
+        fb.add(text, Label("stub", expected, "across-files", 0, (0, text.count("\n"))))
+        fb.blank()
+    fb.add("}")
+    corpus.write_raw(
+        f"{folder}/{child.lower()}.ts",
+        f"import {{ {base} }} from './{base.lower()}';\n\n"
+        f"export class {child} extends {base} {{\n  {abstract}(item: string): string[] {{\n"
+        f"    return [item];\n  }}\n\n  run(): void {{\n    this.{called}();\n  }}\n}}\n",
+    )
+    corpus.write_raw(
+        f"{folder}/{grand.lower()}.ts",
+        f"import {{ {child} }} from './{child.lower()}';\n\n"
+        f"export class {grand} extends {child} {{\n  {hook}(): void {{\n"
+        f"    this.run();\n  }}\n}}\n",
+    )
 
 
 # ------------------------------------------------------------------------------ main

@@ -294,19 +294,19 @@ class StubGate:
         another file of the repository defines again: the base's default hook, or its
         abstract method in the pre-``abc`` style (subclasses in the same file were seen
         by :meth:`check_file`). Called on every run, cached findings included, since it
-        depends on other files; the subclasses come from the wire gate's index of class
-        headers, built once per run for both gates."""
+        depends on other files; the subclasses come from the class headers the wire gate
+        reads (:func:`wire.subclasses`), once per run for both gates."""
         methods = [f for f in findings if len(f.scope) == 2]
         if not methods:
             return findings
         from convergio_gate.gates import wire
 
-        index = wire.repository_index(files, ctx)
+        children = wire.subclasses(files, ctx)
         read = wire.reader(ctx, files)
         dropped = {
             id(f)
             for f in methods
-            if wire.overridden_elsewhere(index, read, f.path, f.scope[0], f.scope[1])
+            if wire.overridden_elsewhere(children, read, f.path, f.scope[0], f.scope[1])
         }
         return [f for f in findings if id(f) not in dropped] if dropped else findings
 

@@ -1425,7 +1425,6 @@ class ReferenceIndex:
         self.state = state
         self.stats = stats
         self._classes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None
-        self._subclasses: dict[str, list[tuple[str, str]]] | None = None
         #: Where per-content token counts are kept (by git blob id), for
         #: :meth:`may_define_dead`.
         self.blobs: BlobStore | None = None
@@ -1506,21 +1505,6 @@ class ReferenceIndex:
     def class_lists(self) -> dict[str, list[ClassEntry]]:
         """Path -> the classes it defines, for every file of the repository."""
         return self.state.classes
-
-    def subclasses(self) -> dict[str, list[tuple[str, str]]]:
-        """Class name -> (path, name) of every class of the repository that names it as
-        a base (by the last part of a dotted base: ``abc.ABC`` names ``ABC``)."""
-        if self._subclasses is None:
-            children: dict[str, list[tuple[str, str]]] = {}
-            for path, entries in self.class_lists().items():
-                for name, bases in entries:
-                    if name == DISCOVERS:
-                        continue
-                    for base in bases:
-                        last = re.split(r"[.:]", base)[-1]
-                        children.setdefault(last, []).append((path, name))
-            self._subclasses = children
-        return self._subclasses
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Class name -> (module, bases) of every class of that name in the repository."""
@@ -2526,15 +2510,53 @@ def _index(files: Sequence[SourceFile], paths: Sequence[str], ctx: Context) -> R
     return index
 
 
+#: Where a run's gates share the repository's subclasses (``Context.extra["shared"]``).
+SHARED_SUBCLASSES = "wire.subclasses"
+
+
+def subclasses(files: Sequence[SourceFile], ctx: Context) -> dict[str, list[tuple[str, str]]]:
+    """Class name -> (path, name) of every class of the repository that names it as a
+    base (the last part of a dotted base: ``abc.ABC`` names ``ABC``), from the class
+    headers of :func:`extract_classes`: the run's reference index has them when it is
+    built or stored; else only the headers are read, which costs a read of the files
+    in the languages with classes, not a tokenising of all of them."""
+    given = ctx.extra.get("shared")
+    shared: dict[str, Any] = given if isinstance(given, dict) else {}  # ({} is shared too)
+    found: dict[str, list[tuple[str, str]]] | None = shared.get(SHARED_SUBCLASSES)
+    if found is not None:
+        return found
+    if SHARED_INDEX in shared or _index_kept(_cache_dir(ctx)):
+        lists: Mapping[str, list[ClassEntry]] = repository_index(files, ctx).class_lists()
+    else:
+        read = reader(ctx, files)
+        lists = {}
+        for path in ctx.repo_files():
+            if CLASS_FAMILY.get(lang.detect(path) or "") is not None:
+                data = read(path)
+                lists[path] = extract_classes(path, data) if data else []
+    found = {}
+    for path, entries in lists.items():
+        for name, bases in entries:
+            if name == DISCOVERS:
+                continue
+            for base in bases:
+                found.setdefault(re.split(r"[.:]", base)[-1], []).append((path, name))
+    shared[SHARED_SUBCLASSES] = found
+    return found
+
+
 def overridden_elsewhere(
-    index: ReferenceIndex, read: Reader, path: str, owner: str, method: str
+    children: Mapping[str, Sequence[tuple[str, str]]],
+    read: Reader,
+    path: str,
+    owner: str,
+    method: str,
 ) -> bool:
     """Whether a class of another file than ``path`` that descends from a class named
-    ``owner`` (by the class headers of the index, through any depth of subclasses) has
-    a method named ``method`` in its file (:data:`METHOD_SITES`). By name, as the rest
-    of this gate: a subclass of another class of the same name counts too, which errs
-    towards "overridden"."""
-    children = index.subclasses()
+    ``owner`` (``children``: :func:`subclasses`, followed to any depth) has a method
+    named ``method`` in its file (:data:`METHOD_SITES`). By name, as the rest of this
+    gate: a subclass of another class of the same name counts too, which errs towards
+    "overridden"."""
     seen = {owner}
     todo = [owner]
     while todo:

@@ -3550,103 +3550,65 @@ def hierarchy_across_files(corpus: Corpus, rng: random.Random, nm: Names, idx: i
     (or a subclass's subclass) defines is the base's abstract method or default hook
     (hard negatives); one that the subclasses only call, or that no subclass defines, is
     a stub (positives). In Python, Java and TypeScript."""
-
-    def method(kind: str) -> str:
-        return nm.snake() if kind == "python" else nm.camel()
-
-    lang_of = pick(rng, ["python", "java", "typescript"])
+    language = pick(rng, ["python", "java", "typescript"])
     base, child, grand = nm.pascal(), nm.pascal(), nm.pascal()
-    abstract, hook, called, alone = (method(lang_of) for _ in range(4))
-    folder = f"stub/{lang_of}/across_{idx}"
-    if lang_of == "python":
-        fb = corpus.file(f"{folder}/{base.lower()}.py", "python")
-        fb.add(f"class {base}:")
-        items = [
-            (f"    def {abstract}(self, item):\n        raise NotImplementedError", "negative"),
-            (f"    def {hook}(self):\n        pass", "negative"),
-            (f"    def {called}(self):\n        pass", "positive"),
-            (f"    def {alone}(self, item):\n        raise NotImplementedError", "positive"),
-        ]
-        for text, expected in items:
-            fb.add(text, Label("stub", expected, "across-files", 1, (0, 1)))
-            fb.blank()
-        corpus.write_raw(
-            f"{folder}/{child.lower()}.py",
-            f"from .{base.lower()} import {base}\n\n\nclass {child}({base}):\n"
+    name = nm.snake if language == "python" else nm.camel
+    abstract, hook, called, alone = name(), name(), name(), name()
+    folder = f"stub/{language}/across_{idx}"
+    if language == "python":
+        ext, opening, closing, at = "py", f"class {base}:", "", 1
+        raising = "    def {}(self, item):\n        raise NotImplementedError"
+        empty = "    def {}(self):\n        pass"
+        files = {
+            child.lower(): f"from .{base.lower()} import {base}\n\n\nclass {child}({base}):\n"
             f"    def {abstract}(self, item):\n        return [item]\n\n"
             f"    def run(self):\n        self.{called}()\n",
-        )
-        corpus.write_raw(
-            f"{folder}/{grand.lower()}.py",
-            f"from .{child.lower()} import {child}\n\n\nclass {grand}({child}):\n"
+            grand.lower(): f"from .{child.lower()} import {child}\n\n\nclass {grand}({child}):\n"
             f"    def {hook}(self):\n        self.ready = True\n",
+        }
+    elif language == "java":
+        ext, at = "java", 0
+        package = f"package com.example.across{idx};\n\n"
+        opening, closing = f"{package}public class {base} {{", "}"
+        raising = (
+            "    public void {}(String item) {{\n"
+            "        throw new UnsupportedOperationException();\n    }}"
         )
-        return
-    if lang_of == "java":
-        fb = corpus.file(f"{folder}/{base}.java", "java")
-        fb.add(f"package com.example.across{idx};\n\npublic class {base} {{")
-        items = [
-            (
-                f"    public void {abstract}(String item) {{\n"
-                "        throw new UnsupportedOperationException();\n    }",
-                "negative",
-            ),
-            (f"    public void {hook}() {{}}", "negative"),
-            (f"    public void {called}() {{}}", "positive"),
-            (
-                f"    public void {alone}(String item) {{\n"
-                "        throw new UnsupportedOperationException();\n    }",
-                "positive",
-            ),
-        ]
-        for text, expected in items:
-            fb.add(text, Label("stub", expected, "across-files", 0, (0, text.count("\n"))))
-            fb.blank()
-        fb.add("}")
-        corpus.write_raw(
-            f"{folder}/{child}.java",
-            f"package com.example.across{idx};\n\npublic class {child} extends {base} {{\n"
-            f"    @Override\n    public void {abstract}(String item) {{\n"
-            f"        System.out.println(item);\n    }}\n\n"
-            f"    void run() {{\n        {called}();\n    }}\n}}\n",
-        )
-        corpus.write_raw(
-            f"{folder}/{grand}.java",
-            f"package com.example.across{idx};\n\npublic class {grand} extends {child} {{\n"
-            f"    @Override\n    public void {hook}() {{\n        run();\n    }}\n}}\n",
-        )
-        return
-    fb = corpus.file(f"{folder}/{base.lower()}.ts", "typescript")
-    fb.add(f"export class {base} {{")
-    items = [
-        (
-            f"  {abstract}(item: string): string[] {{\n"
-            '    throw new Error("not implemented");\n  }',
-            "negative",
-        ),
-        (f"  {hook}(): void {{}}", "negative"),
-        (f"  {called}(): void {{}}", "positive"),
-        (
-            f'  {alone}(item: string): string[] {{\n    throw new Error("not implemented");\n  }}',
-            "positive",
-        ),
-    ]
-    for text, expected in items:
-        fb.add(text, Label("stub", expected, "across-files", 0, (0, text.count("\n"))))
+        empty = "    public void {}() {{}}"
+        files = {
+            child: f"{package}public class {child} extends {base} {{\n    @Override\n"
+            f"    public void {abstract}(String item) {{\n        System.out.println(item);\n"
+            f"    }}\n\n    void run() {{\n        {called}();\n    }}\n}}\n",
+            grand: f"{package}public class {grand} extends {child} {{\n    @Override\n"
+            f"    public void {hook}() {{\n        run();\n    }}\n}}\n",
+        }
+    else:
+        ext, opening, closing, at = "ts", f"export class {base} {{", "}", 0
+        raising = '  {}(item: string): string[] {{\n    throw new Error("not implemented");\n  }}'
+        empty = "  {}(): void {{}}"
+        files = {
+            child.lower(): f"import {{ {base} }} from './{base.lower()}';\n\n"
+            f"export class {child} extends {base} {{\n  {abstract}(item: string): string[] {{\n"
+            f"    return [item];\n  }}\n\n  run(): void {{\n    this.{called}();\n  }}\n}}\n",
+            grand.lower(): f"import {{ {child} }} from './{child.lower()}';\n\n"
+            f"export class {grand} extends {child} {{\n  {hook}(): void {{\n"
+            f"    this.run();\n  }}\n}}\n",
+        }
+    fb = corpus.file(f"{folder}/{base.lower() if ext != 'java' else base}.{ext}", language)
+    fb.add(opening)
+    for template, method, expected in (
+        (raising, abstract, "negative"),
+        (empty, hook, "negative"),
+        (empty, called, "positive"),
+        (raising, alone, "positive"),
+    ):
+        text = template.format(method)
+        fb.add(text, Label("stub", expected, "across-files", at, (0, text.count("\n"))))
         fb.blank()
-    fb.add("}")
-    corpus.write_raw(
-        f"{folder}/{child.lower()}.ts",
-        f"import {{ {base} }} from './{base.lower()}';\n\n"
-        f"export class {child} extends {base} {{\n  {abstract}(item: string): string[] {{\n"
-        f"    return [item];\n  }}\n\n  run(): void {{\n    this.{called}();\n  }}\n}}\n",
-    )
-    corpus.write_raw(
-        f"{folder}/{grand.lower()}.ts",
-        f"import {{ {child} }} from './{child.lower()}';\n\n"
-        f"export class {grand} extends {child} {{\n  {hook}(): void {{\n"
-        f"    this.run();\n  }}\n}}\n",
-    )
+    if closing:
+        fb.add(closing)
+    for stem, text in files.items():
+        corpus.write_raw(f"{folder}/{stem}.{ext}", text)
 
 
 # ------------------------------------------------------------------------------ main

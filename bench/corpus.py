@@ -2819,6 +2819,9 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
     across = random.Random(f"{rng.random()}:across")
     for idx in range(10 * scale):
         hierarchy_across_files(corpus, across, names, idx)
+    declined = random.Random(f"{rng.random()}:declined")
+    for idx in range(10 * scale):
+        declined_real(corpus, declined, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
@@ -3609,6 +3612,75 @@ def hierarchy_across_files(corpus: Corpus, rng: random.Random, nm: Names, idx: i
         fb.add(closing)
     for stem, text in files.items():
         corpus.write_raw(f"{folder}/{stem}.{ext}", text)
+
+
+def declined_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Methods that decline on purpose, from celery, urllib3, pygments, pip and
+    hypothesis (hard negatives): a NotImplementedError or a thrown Error whose message
+    says the operation is not supported here, makes no sense or never happens, and a
+    body comment that says so. Near misses (positives): "not supported yet", and a
+    comment that gives an excuse rather than a reason."""
+    py = corpus.file(f"stub/python/declined_{idx}.py", "python")
+    js = corpus.file(f"stub/javascript/declined_{idx}.js", "javascript")
+    backend = nm.pascal()
+    operation = nm.snake()
+    message = pick(
+        rng,
+        [
+            f"{operation} is not supported by this backend.",
+            f"{backend} does not support {operation.replace('_', ' ')}",
+            f"The --{operation.replace('_', '-')} option is meaningless for this formatter.",
+            "This should never happen",
+        ],
+    )
+    reason = pick(
+        rng,
+        [
+            "# This method doesn't make sense for this object.",
+            "# This method should never be called: the caller checks first.",
+            "# Implemented to satisfy the ABC check; the resolver does not use it.",
+        ],
+    )
+    for fb, text, expected, category in (
+        (
+            py,
+            f"class {backend}Backend:\n    def {operation}(self, key):\n"
+            f"        raise NotImplementedError({message!r})",
+            "negative",
+            "declined-message",
+        ),
+        (
+            py,
+            f"class {nm.pascal()}Dist:\n    def {nm.snake()}(self, path):\n        {reason}\n"
+            "        raise NotImplementedError",
+            "negative",
+            "declined-comment",
+        ),
+        (
+            py,
+            f"class {nm.pascal()}Store:\n    def {nm.snake()}(self, rows):\n"
+            f'        raise NotImplementedError("{nm.pascal()} export is not supported yet")',
+            "positive",
+            "not-supported-yet",
+        ),
+        (
+            py,
+            f"class {nm.pascal()}Billing:\n    def {nm.snake()}(self, order):\n"
+            "        # the payment client is not configured\n        raise NotImplementedError",
+            "positive",
+            "excuse-comment",
+        ),
+        (
+            js,
+            f"class {nm.pascal()}Adapter {{\n  {nm.camel()}() {{\n"
+            f'    throw new Error("{nm.pascal()} is not implemented for this adapter");\n  }}\n}}',
+            "positive",
+            "not-implemented-message",
+        ),
+    ):
+        fb.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
+        fb.blank()
+    js.add("module.exports = {};")
 
 
 # ------------------------------------------------------------------------------ main

@@ -249,6 +249,7 @@ class StubRules:
     bare_exceptions: frozenset[str]
     messages: re.Pattern[str]
     abstract_messages: re.Pattern[str]
+    declined_messages: re.Pattern[str]
     abstract_types: re.Pattern[str]
     optional_operations: frozenset[str]
     admissions: tuple[MarkerRule, ...]
@@ -274,7 +275,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "9"  # hooks, no-op comments, methods' scope for refine
+    version = "10"  # hooks, no-op comments, methods' scope for refine, declined methods
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -402,6 +403,8 @@ class StubGate:
             stand_in = captured["raise"][0]
             if not _only(lang, body, stand_in) or not self._not_implemented(lang, captured):
                 return None
+            if self._declines("\n".join(_comments_in(unit, body))):
+                return None  # "# This method doesn't make sense for our distribution object."
             if family.overridden(unit, name):
                 return None  # the pre-`abc` abstract method: its subclasses provide it
             if alternative or self._given_a_job(lang, unit, name, empty=False):
@@ -470,6 +473,15 @@ class StubGate:
             text, self.rules.abstract_messages
         )
 
+    def _declines(self, text: str) -> bool:
+        """Whether an exception's message or the comments in the body say the method
+        declines on purpose (``declined_messages``: "HTTP/2 does not support a tunnel",
+        "should never be called", "meaningless for the image formatter"), in a sentence
+        that does not say for now, and nothing says "not implemented" or "TODO"."""
+        return self.rules.messages.search(text) is None and self._on_purpose(
+            text, self.rules.declined_messages
+        )
+
     def _on_purpose(self, text: str, says: re.Pattern[str]) -> bool:
         """``says`` finds what makes an empty body meant in ``text``, in a sentence that
         does not say it is temporary (``temporary_docs``: "does nothing yet", "TODO:
@@ -491,7 +503,9 @@ class StubGate:
         kind = re.split(r"\.|::", kind)[-1]
         message = " ".join(_text(w) for w in words)
         if kind in self.rules.exceptions:
-            return self.rules.abstract_messages.search(message) is None
+            return self.rules.abstract_messages.search(message) is None and not self._declines(
+                message
+            )
         if kind in self.rules.bare_exceptions and not words:
             return True
         return bool(message) and self.rules.messages.search(message) is not None
@@ -1465,6 +1479,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
         messages=_regex(ni, ni_index, "messages", label, lazy),
         abstract_messages=_regex(ni, ni_index, "abstract_messages", label, lazy),
+        declined_messages=_regex(ni, ni_index, "declined_messages", label, lazy),
         abstract_types=_regex(ni, ni_index, "abstract_types", label, lazy),
         optional_operations=_names(ni, ni_index, "optional_operations", label),
         admissions=admissions,

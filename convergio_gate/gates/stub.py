@@ -275,7 +275,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "10"  # hooks, no-op comments, methods' scope for refine, declined methods
+    version = "11"  # hooks, no-op comments, methods' scope for refine, declined methods
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:

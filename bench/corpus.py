@@ -2800,28 +2800,22 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
                     "c": wire_c,
                     "bash": wire_bash,
                 }[lang](corpus, rng, names, idx)
-    # Added later, from a generator of their own, so the items above stay as they were.
-    dispatch = random.Random(rng.random())
-    for idx in range(10 * scale):
-        wire_python_dispatch(corpus, dispatch, names, idx)
-    hierarchy = random.Random(f"{rng.random()}:stub-hierarchy")
-    for idx in range(10 * scale):
-        stub_hierarchy(corpus, hierarchy, names, idx)
-    real = random.Random(f"{rng.random()}:stub-real")
-    for idx in range(10 * scale):
-        stub_real(corpus, real, names, idx)
-    scripts = random.Random(f"{rng.random()}:scripts")
-    for idx in range(10 * scale):
-        scripts_real(corpus, scripts, names, idx)
-    hooks = random.Random(f"{rng.random()}:hooks")
-    for idx in range(10 * scale):
-        hooks_real(corpus, hooks, names, idx)
-    across = random.Random(f"{rng.random()}:across")
-    for idx in range(10 * scale):
-        hierarchy_across_files(corpus, across, names, idx)
-    declined = random.Random(f"{rng.random()}:declined")
-    for idx in range(10 * scale):
-        declined_real(corpus, declined, names, idx)
+    # Added later, each from a generator of its own (called in this order, each seeded
+    # from the main one), so the items above stay as they were.
+    later: list[tuple[Callable[[Corpus, random.Random, Names, int], None], str | None]] = [
+        (wire_python_dispatch, None),
+        (stub_hierarchy, "stub-hierarchy"),
+        (stub_real, "stub-real"),
+        (scripts_real, "scripts"),
+        (hooks_real, "hooks"),
+        (hierarchy_across_files, "across"),
+        (declined_real, "declined"),
+    ]
+    for make_one, label in later:
+        seed = rng.random()
+        own = random.Random(seed if label is None else f"{seed}:{label}")
+        for idx in range(10 * scale):
+            make_one(corpus, own, names, idx)
 
 
 def wire_python_dispatch(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:

@@ -140,3 +140,15 @@ def test_what_counts_as_a_subclass_defining_the_method(
     from convergio_gate.gates.wire import _defines_method
 
     assert _defines_method(code.encode(), language, b"reset") is defined
+
+
+def test_a_method_finding_keeps_its_scope_through_the_cache_and_the_workers() -> None:
+    from convergio_gate.gates._base import Finding
+    from convergio_gate.gates.select import make_source
+    from convergio_gate.gates.stub import StubGate
+
+    found = StubGate().check_file(make_source("shapes.py", BASE.encode()))
+    assert [f.scope for f in found] == [("Shape", "area"), ("Shape", "reset")]
+    # workers hand findings back, and the cache stores them, as cache_json
+    assert [Finding.from_json(f.cache_json()).scope for f in found] == [f.scope for f in found]
+    assert all("scope" not in f.to_json() for f in found)  # not shown

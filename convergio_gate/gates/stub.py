@@ -243,6 +243,7 @@ class StubRules:
     null_types: re.Pattern[str]
     noop_docs: re.Pattern[str]
     temporary_docs: re.Pattern[str]
+    empty_reasons: re.Pattern[str]
     hook_docs: re.Pattern[str]
     go_marker_methods: re.Pattern[str]
     exceptions: frozenset[str]
@@ -275,7 +276,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "11"  # hooks, no-op comments, methods' scope for refine, declined methods
+    version = "12"  # hooks, no-op comments, methods' scope for refine, declined methods
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -466,11 +467,17 @@ class StubGate:
 
     def _said_on_purpose(self, comments: Sequence[str]) -> bool:
         """Whether the comments in an empty body say it is empty on purpose: that it
-        does nothing (``noop_docs``) or is there to be overridden (``abstract_messages``:
-        "Override me to add behavior"), and not that it is so for now."""
+        does nothing (``noop_docs``), is there to be overridden (``abstract_messages``:
+        "Override me to add behavior") or has nothing to do here (``empty_reasons``: "iOS
+        only", "No reason to handle this value here"), and not that it is so for now."""
         text = "\n".join(comments)
-        return self._on_purpose(text, self.rules.noop_docs) or self._on_purpose(
-            text, self.rules.abstract_messages
+        return any(
+            self._on_purpose(text, says)
+            for says in (
+                self.rules.noop_docs,
+                self.rules.abstract_messages,
+                self.rules.empty_reasons,
+            )
         )
 
     def _declines(self, text: str) -> bool:
@@ -870,7 +877,11 @@ def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
         return any(c.type in ("override_modifier", "set") for c in unit.children)
     if lang == "java":
         in_interface = parent is not None and parent.type == "interface_body"
-        return in_interface or "Override" in _annotations(unit) or _for_subclasses(lang, unit)
+        if in_interface or "Override" in _annotations(unit) or _for_subclasses(lang, unit):
+            return True
+        body = unit.child_by_field_name("body")
+        head = (unit.text or b"")[: (body.start_byte if body else unit.end_byte) - unit.start_byte]
+        return _JAVA_EMPTY_ON_PURPOSE.search(head.decode("utf-8", "replace")) is not None
     if lang == "rust":
         owner = parent.parent if parent is not None and parent.type == "declaration_list" else None
         if owner is None:
@@ -898,6 +909,11 @@ def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
             return True  # nothing to clean up: the context manager's work is in __enter__
         return "override" in _python_decorators(unit)  # typing.override (PEP 698)
     return False
+
+
+#: A Java method whose annotations turn off the empty-method inspection (IntelliJ's
+#: ``@SuppressWarnings("EmptyMethod")``): its author says the body is empty on purpose.
+_JAVA_EMPTY_ON_PURPOSE = lazyre.compile(r"@SuppressWarnings\s*\([^)]*\bEmptyMethod\b")
 
 
 def _for_subclasses(lang: str, unit: Node) -> bool:
@@ -1473,6 +1489,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         null_types=_regex(empty, empty_index, "null_types", label, lazy),
         noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),
         temporary_docs=_regex(empty, empty_index, "temporary_docs", label, lazy),
+        empty_reasons=_regex(empty, empty_index, "empty_reasons", label, lazy),
         hook_docs=_regex(empty, empty_index, "hook_docs", label, lazy),
         go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),
         exceptions=_names(ni, ni_index, "exceptions", label),

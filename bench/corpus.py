@@ -3676,6 +3676,47 @@ def declined_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> No
         fb.blank()
     js.add("module.exports = {};")
 
+    # and empty bodies that say there is nothing for them to do here (react-native
+    # modules, asio), with near misses that say so for now
+    java = corpus.file(f"stub/java/Reasons{idx}.java", "java")
+    java.add(f"package com.example.reasons{idx};\n\npublic class {nm.pascal()}Module {{")
+    platform = pick(rng, ["iOS", "Android", "Windows"])
+    for text, expected, category in (
+        (
+            f"    public void {nm.camel()}(ReadableMap config) {{\n        // {platform} only\n    }}",
+            "negative",
+            "other-platform",
+        ),
+        (
+            f"    public void set{nm.pascal()}(View view, int value) {{\n"
+            "        // No reason to handle this value here since it is passed again to capture()\n"
+            "    }",
+            "negative",
+            "handled-elsewhere",
+        ),
+        (
+            '    @SuppressWarnings({"unused", "EmptyMethod"})\n'
+            f"    public void {nm.camel()}(int index, Dynamic value) {{}}",
+            "negative",
+            "inspection-off",
+        ),
+        (
+            f"    public void {nm.camel()}(Change change) {{\n"
+            f"        // {platform} only for now\n    }}",
+            "positive",
+            "platform-for-now",
+        ),
+        (
+            f"    public void {nm.camel()}(Change change) {{\n"
+            "        // no need to do this until the API is ready\n    }",
+            "positive",
+            "until-ready",
+        ),
+    ):
+        java.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
+        java.blank()
+    java.add("}")
+
 
 # ------------------------------------------------------------------------------ main
 

@@ -3715,6 +3715,21 @@ def declined_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> No
     ):
         java.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
         java.blank()
+    for text, expected, category in (
+        (
+            "    @ReactMethod\n    public void addListener(String eventName) {\n    }",
+            "negative",
+            "framework-hook",
+        ),
+        (
+            "    @ReactMethod\n    public void removeListeners(Integer count) {}",
+            "negative",
+            "framework-hook",
+        ),
+        ("    @ReactMethod\n    public void addObserver(String name) {}", "positive", "not-a-hook"),
+    ):
+        java.add(text, Label("stub", expected, category, 0, (0, text.count("\n"))))
+        java.blank()
     java.add("}")
 
 

@@ -246,6 +246,7 @@ class StubRules:
     empty_reasons: re.Pattern[str]
     hook_docs: re.Pattern[str]
     go_marker_methods: re.Pattern[str]
+    annotated_hooks: re.Pattern[str]
     exceptions: frozenset[str]
     bare_exceptions: frozenset[str]
     messages: re.Pattern[str]
@@ -276,7 +277,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "12"  # hooks, no-op comments, methods' scope for refine, declined methods
+    version = "13"  # hooks, no-op comments, methods' scope for refine, declined methods
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -431,6 +432,10 @@ class StubGate:
             return True
         if lang == "go":
             return _go_marker(unit, name, self.rules.go_marker_methods)
+        if lang == "java" and any(
+            self.rules.annotated_hooks.search(f"{mark} {name}") for mark in _annotations(unit)
+        ):
+            return True  # React Native's @ReactMethod addListener: the emitter needs it
         if lang == "rust" and (name.startswith("_") or _rust_bounds_only(unit)):
             return True
         return _empty_by_design(lang, unit, name)
@@ -1492,6 +1497,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         empty_reasons=_regex(empty, empty_index, "empty_reasons", label, lazy),
         hook_docs=_regex(empty, empty_index, "hook_docs", label, lazy),
         go_marker_methods=_regex(empty, empty_index, "go_marker_methods", label, lazy),
+        annotated_hooks=_regex(empty, empty_index, "annotated_hooks", label, lazy),
         exceptions=_names(ni, ni_index, "exceptions", label),
         bare_exceptions=_names(ni, ni_index, "bare_exceptions", label),
         messages=_regex(ni, ni_index, "messages", label, lazy),

@@ -305,7 +305,7 @@ class StubGate:
         from convergio_gate.gates import wire
 
         children = wire.subclasses(files, ctx)
-        read = wire.reader(ctx, files)
+        read = functools.cache(wire.reader(ctx, files))  # a subclass serves many methods
         dropped = {
             id(f)
             for f in methods

@@ -1939,16 +1939,34 @@ def entry_points(paths: Iterable[str], read: Reader) -> EntryPoints:
 # ----------------------------------------------------------------------- exemptions
 
 
-@functools.lru_cache(maxsize=1024)
-def _builds_from(prefix: bytes) -> re.Pattern[bytes]:
-    """A string that builds names from ``prefix``: the prefix in quotes followed by
-    ``+``, or followed by ``%`` or ``{`` inside the string (``"on_%s"``, ``f"visit_{k}"``);
-    or the prefix, where a word starts, followed by an expansion: a shell's ``$x``,
-    ``${x}`` or ``$(cmd)`` (``"cmd_$command"``, ``edit_patch_$SYSTEM``), a JS template's
-    ``${x}``, Ruby's ``#{x}``."""
-    quoted = rb"""(['"])""" + re.escape(prefix) + rb"(?:\1\s*\+|%|\{)"
-    expanded = rb"(?<![\w$])" + re.escape(prefix) + rb"(?:\$[{(\w]|#\{)"
-    return re.compile(quoted + rb"|" + expanded)
+#: What follows a prefix in a string that builds names from it: ``%`` or ``{`` inside
+#: the string, or the string's end (the closing quote, group 1) and a ``+``.
+_QUOTED_BUILD = re.compile(rb"""[%{]|(['"])\s*\+""")
+#: What follows a prefix that a shell, a JS template or Ruby expands a name after.
+_EXPANDED_BUILD = re.compile(rb"\$[{(\w]|#\{")
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
+
+
+def builds_from(data: bytes, prefix: bytes) -> bool:
+    """Whether a string of ``data`` builds names from ``prefix``: the prefix in quotes
+    followed by ``+``, or followed by ``%`` or ``{`` inside the string (``"on_%s"``,
+    ``f"visit_{k}"``); or the prefix, where a word starts, followed by an expansion: a
+    shell's ``$x``, ``${x}`` or ``$(cmd)`` (``"cmd_$command"``, ``edit_patch_$SYSTEM``),
+    a JS template's ``${x}``, Ruby's ``#{x}``. Each occurrence of the prefix is looked
+    at where it is (one pass of ``bytes.find``, no pattern per prefix)."""
+    size = len(prefix)
+    at = data.find(prefix)
+    while at >= 0:
+        end = at + size
+        before = data[at - 1] if at else -1
+        if before in (0x22, 0x27):  # ' or "
+            tail = _QUOTED_BUILD.match(data, end)
+            if tail is not None and (tail.start(1) < 0 or data[tail.start(1)] == before):
+                return True
+        if before not in _WORD_BYTES and _EXPANDED_BUILD.match(data, end) is not None:
+            return True
+        at = data.find(prefix, at + 1)
+    return False
 
 
 @dataclass
@@ -2064,7 +2082,7 @@ class Judge:
                 if data is None:
                     data = self.read(d.path) or b""
                 token = prefix.encode()
-                built = token in data and _builds_from(token).search(data) is not None
+                built = builds_from(data, token)
                 self._builds[(d.path, prefix)] = built
             if built:
                 return True

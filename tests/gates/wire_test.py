@@ -1360,3 +1360,27 @@ def test_a_method_that_calls_its_base_method_overrides_it(tmp_path: Path) -> Non
     # `record` calls another method of the base; a class is not made used by its
     # methods' `super`
     assert dead_names(found) == {"record", "extra", "Unused"}
+
+
+@pytest.mark.parametrize(
+    ("text", "built"),
+    [
+        (b"getattr(self, 'do_' + command)", True),
+        (b'getattr(self, "do_"  +  command)', True),
+        (b'f"do_{kind}"', True),
+        (b'"do_%s" % kind', True),
+        (b'"cmd_$command"', False),  # the prefix asked about is do_, not cmd_
+        (b"run do_$name", True),
+        (b"`do_${name}`", True),
+        (b'"do_#{name}"', True),
+        (b"'do_\" + x", False),  # the quotes do not pair
+        (b"undo_$x", False),  # the prefix is inside a longer word
+        (b"$do_$x", False),  # ... or a variable's name
+        (b"self.do_run()", False),
+        (b"'do_' if x else y", False),
+        (b"'do_', 'do_%s'", True),  # the second occurrence builds names
+        (b"", False),
+    ],
+)
+def test_builds_from_reads_each_occurrence_of_the_prefix(text: bytes, built: bool) -> None:
+    assert wire.builds_from(text, b"do_") is built

@@ -122,6 +122,8 @@ UNUSED_CONVENTION = frozenset(
 #: C++ coroutine hooks the compiler calls, empty when there is nothing to do then.
 CPP_COROUTINE_HOOKS = frozenset({"await_suspend", "await_resume", "return_void"})
 SELF_NAMES = frozenset({"self", "cls", "this"})
+#: Ruby parameters that may go without a name (``*``, ``**``, ``&``).
+RUBY_ANONYMOUS = frozenset({"splat_parameter", "hash_splat_parameter", "block_parameter"})
 
 #: Where a stand-in can be, per language. Every match of a language's ``stubs.scm``
 #: captures a stand-in that contains a match of its anchor: an empty body starts with
@@ -219,6 +221,8 @@ ANCHOR_CONTEXT: dict[str, Callable[[bytes, int], bool]] = {
 #: tree costs less than a cursor per range.
 RANGE_GAP = 512
 MAX_RANGES = 64
+#: How much of a file's start is read for a generator's header (``generated``).
+GENERATED_HEAD = 1024
 #: What :func:`anchor_ranges` gives for "the whole tree".
 WHOLE: list[tuple[int, int]] = [(0, 1 << 62)]
 
@@ -257,6 +261,7 @@ class StubRules:
     admissions: tuple[MarkerRule, ...]
     test_paths: re.Pattern[str]
     example_paths: re.Pattern[str]
+    generated: re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "13"  # hooks, no-op comments, methods' scope for refine, declined methods
+    version = "14"  # generated files, files of test doubles, Ruby comments and splats
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -322,6 +327,8 @@ class StubGate:
         data = source.data
         is_test = self.rules.test_paths.search(source.path) is not None
         compiled = query(lang, "stubs")
+        if compiled is not None and self._generated(data):
+            compiled = None  # what a generator leaves empty is its design
         ranges = anchor_ranges(lang, data) if compiled is not None else []
         example = self.rules.example_paths.search(source.path) is not None
         judge_comments = not is_test and not example
@@ -347,6 +354,11 @@ class StubGate:
             findings.extend(self._admissions(source, tree, active, windows))
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         return findings
+
+    def _generated(self, data: bytes) -> bool:
+        """Whether the first lines of ``data`` say a tool wrote it (``generated``)."""
+        head = data[:GENERATED_HEAD].decode("utf-8", errors="replace")
+        return self.rules.generated.search(head) is not None
 
     def _admission_windows(
         self, lang: str, data: bytes
@@ -438,6 +450,10 @@ class StubGate:
             return True  # React Native's @ReactMethod addListener: the emitter needs it
         if lang == "rust" and (name.startswith("_") or _rust_bounds_only(unit)):
             return True
+        if lang == "ruby" and unit.type == "singleton_method":
+            receiver = unit.child_by_field_name("object")
+            if receiver is not None and receiver.type != "self":
+                return True  # `def Null.complete!; end`: one object made to do nothing
         return _empty_by_design(lang, unit, name)
 
     def _given_a_job(self, lang: str, unit: Node, name: str, *, empty: bool) -> bool:
@@ -473,8 +489,9 @@ class StubGate:
     def _said_on_purpose(self, comments: Sequence[str]) -> bool:
         """Whether the comments in an empty body say it is empty on purpose: that it
         does nothing (``noop_docs``), is there to be overridden (``abstract_messages``:
-        "Override me to add behavior") or has nothing to do here (``empty_reasons``: "iOS
-        only", "No reason to handle this value here"), and not that it is so for now."""
+        "Override me to add behavior"), has nothing to do here (``empty_reasons``: "iOS
+        only", "No reason to handle this value here", "ignored") or declines on purpose
+        (``declined_messages``: "not supported"), and not that it is so for now."""
         text = "\n".join(comments)
         return any(
             self._on_purpose(text, says)
@@ -482,6 +499,7 @@ class StubGate:
                 self.rules.noop_docs,
                 self.rules.abstract_messages,
                 self.rules.empty_reasons,
+                self.rules.declined_messages,
             )
         )
 
@@ -843,6 +861,8 @@ def _param_name(param: Node) -> str:
     """The first identifier in a parameter (its name, in the languages that use it)."""
     if param.type in ("self_parameter", "self"):
         return "self"
+    if param.type in RUBY_ANONYMOUS and param.child_by_field_name("name") is None:
+        return "_"  # Ruby's `def flush(*) end`: whatever it is given, it ignores
     if param.type in ("parameter_declaration", "variadic_parameter_declaration") and (
         param.child_by_field_name("name") is None and not _declares_a_name(param)
     ):
@@ -1354,6 +1374,8 @@ def _comments_in(unit: Node, body: Node | None) -> list[str]:
     parameters and its body (where tree-sitter-python puts a comment above a block's
     first statement)."""
     params = unit.child_by_field_name("parameters")
+    if params is None:  # Ruby's `def close` with no parameters: after its name
+        params = unit.child_by_field_name("name")
     after = params.end_byte if params is not None else unit.end_byte
     found = [c for c in unit.named_children if is_comment(c) and c.start_byte >= after]
     if body is not None:
@@ -1508,6 +1530,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         admissions=admissions,
         test_paths=_regex(data, None, "test_paths", label, lazy),
         example_paths=_regex(data, None, "example_paths", label, lazy),
+        generated=_regex(data, None, "generated", label, lazy),
     )
 
 

@@ -75,7 +75,8 @@ TOKEN = lazyre.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 4  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
+INDEX_FORMAT = 5  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
+# 5: Ruby classes that register their subclasses
 SHARDS = 256
 
 
@@ -659,10 +660,31 @@ def _class_bases(node: Node, language: str) -> tuple[str, ...]:
 
 
 def _ruby_bases(owner: Node) -> tuple[str, ...]:
+    """A Ruby class's superclass and the modules its body includes, extends or prepends
+    (``include LibXML::XML::SaxParser::Callbacks``: its methods are that module's)."""
+    bases: list[str] = []
     superclass = owner.child_by_field_name("superclass")
-    if superclass is None:
-        return ()
-    return (_dotted(_text(superclass).lstrip("<").strip()),)
+    if superclass is not None:
+        bases.append(_dotted(_text(superclass).lstrip("<").strip()))
+    body = next((c for c in owner.named_children if c.type == "body_statement"), None)
+    for call in body.named_children if body is not None else ():
+        if call.type != "call" or call.child_by_field_name("receiver") is not None:
+            continue
+        if _text(call.child_by_field_name("method")) not in RUBY_MIXINS:
+            continue
+        arguments = call.child_by_field_name("arguments")
+        for argument in arguments.named_children if arguments is not None else ():
+            name = _dotted(_text(argument).lstrip(":"))  # `include ::Comparable` too
+            if argument.type in ("constant", "scope_resolution") and name != "?":
+                bases.append(MIXIN + name)
+    return tuple(bases)
+
+
+#: Marks a base that is a Ruby module a class mixes in (``include Concern::Logging``):
+#: looked up by its last name, as Ruby resolves it from where it is named.
+MIXIN = "+"
+#: What a Ruby class body calls to take a module's methods as its own.
+RUBY_MIXINS = frozenset({"include", "extend", "prepend"})
 
 
 def _imports(root: Node, language: str, path: str) -> dict[str, str]:
@@ -976,7 +998,8 @@ CLASS_HEADERS: dict[str, re.Pattern[bytes]] = {
     "ecmascript": lazyre.compile(
         rb"\b(?:class|interface|enum|record)[ \t]+([A-Za-z_$][\w$]*)([^{;]*)\{"
     ),
-    "ruby": lazyre.compile(rb"class[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
+    # (a module too: a class that includes one is looked up through it)
+    "ruby": lazyre.compile(rb"(?:class|module)[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
     "cpp": lazyre.compile(
         rb"\b(?:class|struct)[ \t]+(?:[A-Z_]+[ \t]+)?([A-Za-z_]\w*)[ \t]*"
         rb"(?:final[ \t]*)?(:[^{;]*)?\{"
@@ -1009,6 +1032,9 @@ DISCOVERY = (
 SUBCLASSES = b".__subclasses__("
 NAME_BEFORE = lazyre.compile(rb"([A-Za-z_][\w.]*)$")
 DISCOVERS = "@discovers"
+#: The base a Ruby class that registers its subclasses is given (:func:`_ruby_registers`):
+#: a subclass is reached through the registry, but its methods are still its own.
+REGISTERS = "@registers"
 Reader = Callable[[str], "bytes | None"]
 
 
@@ -1073,11 +1099,16 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     if language == "c" and b"class" in data:
         language = lang.detect(path, data)  # a .h file that shows C++ is C++
     family = CLASS_FAMILY.get(language or "")
-    if family is None or (b"class" not in data and family != "ecmascript"):
+    if family is None or (
+        b"class" not in data
+        and family != "ecmascript"
+        and not (family == "ruby" and b"module" in data)
+    ):
         return []
     pattern = CLASS_HEADERS[family]
     out: list[ClassEntry] = []
     registering = family == "python" and b"__init_subclass__" in data
+    registry = family == "ruby" and _ruby_registers(data)
     leads = CLASS_LEADS.get(family)
     matches = pattern.finditer(data) if leads is None else _led_matches(pattern, leads, data)
     for match in matches:
@@ -1096,6 +1127,8 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
             bases = _cpp_header_bases(_group(match, 2))
         if registering:  # `__init_subclass__` registers subclasses: treat as outside
             bases = (*bases, "?")
+        elif registry:  # the subclasses are registered, their methods are their own
+            bases = (*bases, REGISTERS)
         out.append((name.replace("::", ".").rsplit(".", 1)[-1], bases))
     found = [
         _group(match, 1)
@@ -1112,6 +1145,20 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     if found:
         out.append((DISCOVERS, tuple(found)))
     return out
+
+
+#: Ruby code that keeps a registry of subclasses: an ``inherited`` hook, or a class method
+#: that stores ``self`` (rouge's ``tag 'ada'`` runs ``Lexer.register(@tag, self)``;
+#: ``REGISTRY[tag] = self``).
+_RUBY_REGISTERS = lazyre.compile(
+    rb"def[ \t]+(?:self\.)?inherited\b|\][ \t]*=[ \t]*self\b"
+    rb"|\bregister\w*[ \t]*\([^()\n]*,[ \t]*self[ \t]*\)"
+)
+
+
+def _ruby_registers(data: bytes) -> bool:
+    """Whether a Ruby file's classes register their subclasses (:data:`_RUBY_REGISTERS`)."""
+    return b"self" in data and _RUBY_REGISTERS.search(data) is not None
 
 
 def _led_matches(
@@ -1969,6 +2016,44 @@ def builds_from(data: bytes, prefix: bytes) -> bool:
     return False
 
 
+def builds_to(data: bytes, suffix: bytes) -> bool:
+    """Whether a string of ``data`` builds names that end in ``suffix`` (which starts
+    with ``_``): the suffix right after an interpolation (``"#{state}_state"``,
+    ``f"{kind}_handler"``, `` `${x}_done` ``) or a ``%s``, and before the string's end."""
+    size = len(suffix)
+    at = data.find(suffix)
+    while at >= 0:
+        end = at + size
+        if (
+            end < len(data)
+            and data[end] in _QUOTES
+            and (data[at - 1 : at] == b"}" or data[max(0, at - 2) : at] == b"%s")
+        ):
+            return True
+        at = data.find(suffix, at + 1)
+    return False
+
+
+_QUOTES = frozenset(b"\"'`")
+
+
+#: A Ruby string that builds a name from a prefix: ``"parse_#{name}"`` (group 1: ``parse_``).
+_RUBY_TEMPLATE = lazyre.compile(rb"(?<![\w$])([A-Za-z_]\w*_)#\{")
+RUBY_SUFFIXES = (".rb", ".rake")
+
+
+def _names_symbol(data: bytes, word: bytes) -> bool:
+    """Whether ``data`` has the Ruby symbol ``:word`` (a whole word, not ``::word``)."""
+    symbol = b":" + word
+    at = data.find(symbol)
+    while at >= 0:
+        end = at + len(symbol)
+        if (at == 0 or data[at - 1] != 0x3A) and (end == len(data) or data[end] not in _WORD_BYTES):
+            return True
+        at = data.find(symbol, at + 1)
+    return False
+
+
 @dataclass
 class Judge:
     """Decides which rule, if any, exempts an unreferenced definition."""
@@ -1978,8 +2063,13 @@ class Judge:
     entries: EntryPoints
     public: tuple[str, ...]
     read: Reader = field(default=lambda path: None)
-    #: (path, prefix) -> whether a string of that file builds names from the prefix.
-    _builds: dict[tuple[str, str], bool] = field(default_factory=dict)
+    #: Every file of the repository (for what Ruby files build names from).
+    paths: Sequence[str] = ()
+    #: (path, what) -> whether a string of that file builds names from a prefix or to a
+    #: suffix (see :meth:`is_dispatched`).
+    _builds: dict[tuple[str, bytes], bool] = field(default_factory=dict)
+    _data: dict[str, bytes] = field(default_factory=dict)
+    _ruby_prefixes: frozenset[bytes] | None = None
 
     def exemption(self, d: Definition) -> str | None:
         checks = (
@@ -2068,25 +2158,55 @@ class Judge:
     def is_dispatched(self, d: Definition) -> bool:
         """Whether a string of ``d``'s own file builds its name at run time from a
         prefix of it that ends in ``_``: ``getattr(self, "do_" + command)``,
-        ``f"visit_{kind}"``, ``"on_%s" % event``, ``"handle_{}".format(kind)``. (Only
-        its own file: in a large repository, some file builds names from ``get_`` or
-        ``is_``, and that says nothing about this one's.)"""
+        ``f"visit_{kind}"``, ``"on_%s" % event``, ``"handle_{}".format(kind)``; or from
+        a suffix that starts with one: ``__send__("#{state}_state")``. (Only its own
+        file: in a large repository, some file builds names from ``get_`` or ``is_``, and
+        that says nothing about this one's.) In Ruby, also when another file builds names
+        from the prefix (the index holds ``parse_`` as a token of its own, as
+        ``"parse_#{name}"`` leaves it) and this file names the rest as a symbol: kramdown's
+        ``define_parser(:autolink, ...)`` beside ``def parse_autolink``."""
         name = d.name
-        data: bytes | None = None
         for i in range(1, len(name) - 1):
             if name[i] != "_" or name[i - 1] == "_":
                 continue
-            prefix = name[: i + 1]
-            built = self._builds.get((d.path, prefix))
-            if built is None:
-                if data is None:
-                    data = self.read(d.path) or b""
-                token = prefix.encode()
-                built = builds_from(data, token)
-                self._builds[(d.path, prefix)] = built
-            if built:
+            prefix, suffix = name[: i + 1].encode(), name[i:].encode()
+            if self._built(d.path, b"<" + prefix, functools.partial(builds_from, prefix=prefix)):
+                return True
+            if self._built(d.path, b">" + suffix, functools.partial(builds_to, suffix=suffix)):
+                return True
+            symbol = functools.partial(_names_symbol, word=suffix[1:])
+            if (
+                d.language == "ruby"
+                and self.index.count(prefix) > 0
+                and prefix in self.ruby_prefixes()
+                and self._built(d.path, b":" + suffix[1:], symbol)
+            ):
                 return True
         return False
+
+    def ruby_prefixes(self) -> frozenset[bytes]:
+        """The prefixes the repository's Ruby files build names from by interpolation
+        (``"parse_#{name}"``), read once, when first asked."""
+        if self._ruby_prefixes is None:
+            found: set[bytes] = set()
+            for path in self.paths:
+                if path.endswith(RUBY_SUFFIXES):
+                    data = self.read(path) or b""
+                    if b"_#{" in data:
+                        found.update(_RUBY_TEMPLATE.findall(data))
+            self._ruby_prefixes = frozenset(found)
+        return self._ruby_prefixes
+
+    def _built(self, path: str, key: bytes, test: Callable[[bytes], bool]) -> bool:
+        """``test`` of the file at ``path``, once per file and ``key`` (definitions
+        share prefixes and suffixes); the file is read only when asked."""
+        found = self._builds.get((path, key))
+        if found is None:
+            data = self._data.get(path)
+            if data is None:
+                data = self._data[path] = self.read(path) or b""
+            found = self._builds[(path, key)] = test(data)
+        return found
 
     def discovered(self, bases: Sequence[str], seen: set[str] | None = None) -> bool:
         """Whether an ancestor is one the repository finds subclasses of by walking them
@@ -2122,6 +2242,12 @@ class Judge:
         for base in bases:
             if base == "?":
                 return True
+            if base == REGISTERS:
+                if method is None:
+                    return True
+                continue
+            if base.startswith(MIXIN):
+                base = base[len(MIXIN) :].rsplit(".", 1)[-1]
             last = base.rsplit(".", 1)[-1]
             known = closed.get(base, closed.get(last))
             if known is not None:
@@ -2736,7 +2862,7 @@ def verdicts(files: Sequence[SourceFile], ctx: Context) -> list[tuple[Definition
     judged: list[tuple[Definition, str | None]] = []
     if dead:
         read = reader(ctx, files)
-        judge = Judge(policy(), index, entry_points(paths, read), public, read)
+        judge = Judge(policy(), index, entry_points(paths, read), public, read, paths)
         judged = [(d, judge.exemption(d)) for d in dead]
     if _unchanged(index):
         fresh: dict[str, list[tuple[Any, ...]]] = {
@@ -2832,7 +2958,8 @@ class WireGate:
     id = GATE
     description = "code the change defines that nothing in the repository references"
     scope: Literal["file", "repo"] = "repo"
-    version = "3"  # 2: a .h file that shows C++ is parsed as C++; 3: no guessed definitions
+    version = "4"  # 2: a .h file that shows C++ is parsed as C++; 3: no guessed definitions
+    # 4: a Ruby class's included modules are among its bases
     parses = True  # its per-file work goes out with the file gates' (engine.py)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:

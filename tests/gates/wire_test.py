@@ -1384,3 +1384,34 @@ def test_a_method_that_calls_its_base_method_overrides_it(tmp_path: Path) -> Non
 )
 def test_builds_from_reads_each_occurrence_of_the_prefix(text: bytes, built: bool) -> None:
     assert wire.builds_from(text, b"do_") is built
+
+
+@pytest.mark.parametrize(
+    ("text", "built"),
+    [
+        (b'__send__("#{state}_state", token)', True),
+        (b'f"{kind}_state"', True),
+        (b"`${kind}_state`", True),
+        (b'"%s_state" % kind', True),
+        (b'"#{state}_state_machine"', False),  # the suffix does not end the string
+        (b"initial_state = 1", False),
+        (b'"_state"', False),  # named, not built upon
+        (b"", False),
+    ],
+)
+def test_builds_to_needs_an_interpolation_right_before_the_suffix(text: bytes, built: bool) -> None:
+    assert wire.builds_to(text, b"_state") is built
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (b"define_parser(:autolink, START)", True),
+        (b"[:autolink]", True),
+        (b"Parser::autolink", False),  # a constant path, not a symbol
+        (b":autolinks", False),
+        (b"autolink", False),
+    ],
+)
+def test_names_symbol_wants_the_whole_ruby_symbol(text: bytes, named: bool) -> None:
+    assert wire._names_symbol(text, b"autolink") is named

@@ -1991,7 +1991,6 @@ def entry_points(paths: Iterable[str], read: Reader) -> EntryPoints:
 _QUOTED_BUILD = re.compile(rb"""[%{]|(['"])\s*\+""")
 #: What follows a prefix that a shell, a JS template or Ruby expands a name after.
 _EXPANDED_BUILD = re.compile(rb"\$[{(\w]|#\{")
-_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
 def builds_from(data: bytes, prefix: bytes) -> bool:
@@ -2161,10 +2160,11 @@ class Judge:
         ``f"visit_{kind}"``, ``"on_%s" % event``, ``"handle_{}".format(kind)``; or from
         a suffix that starts with one: ``__send__("#{state}_state")``. (Only its own
         file: in a large repository, some file builds names from ``get_`` or ``is_``, and
-        that says nothing about this one's.) In Ruby, also when another file builds names
-        from the prefix (the index holds ``parse_`` as a token of its own, as
-        ``"parse_#{name}"`` leaves it) and this file names the rest as a symbol: kramdown's
-        ``define_parser(:autolink, ...)`` beside ``def parse_autolink``."""
+        that says nothing about this one's.) In Ruby, also when a Ruby file of the
+        repository interpolates the prefix (``"parse_#{name}"``; the index's count of
+        ``parse_`` as a token of its own spares reading them when none does) and this file
+        names the rest as a symbol: kramdown's ``define_parser(:autolink, ...)`` beside
+        ``def parse_autolink``."""
         name = d.name
         for i in range(1, len(name) - 1):
             if name[i] != "_" or name[i - 1] == "_":
@@ -2246,7 +2246,7 @@ class Judge:
                 if method is None:
                     return True
                 continue
-            if base.startswith(MIXIN):
+            if base.startswith(MIXIN):  # a module, found by its last name
                 base = base[len(MIXIN) :].rsplit(".", 1)[-1]
             last = base.rsplit(".", 1)[-1]
             known = closed.get(base, closed.get(last))
@@ -2301,6 +2301,8 @@ def _public_setting(settings: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+#: A word's bytes where a name may hold ``$`` (a shell's or JavaScript's).
+_WORD_BYTES = WORD_BYTES | frozenset(b"$")
 DIGIT_BYTES = frozenset(b"0123456789")
 
 

@@ -282,7 +282,8 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "14"  # generated files, files of test doubles, Ruby comments and splats
+    version = "15"  # generated files, files of test doubles, Ruby comments and splats
+    # 15: a Ruby module's methods keep their scope, for the classes that include it
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -301,9 +302,10 @@ class StubGate:
         """The findings without the empty or not-implemented methods that a subclass in
         another file of the repository defines again: the base's default hook, or its
         abstract method in the pre-``abc`` style (subclasses in the same file were seen
-        by :meth:`check_file`). Called on every run, cached findings included, since it
-        depends on other files; the subclasses come from the class headers the wire gate
-        reads (:func:`wire.subclasses`), once per run for both gates."""
+        by :meth:`check_file`). A Ruby module's includers count as its subclasses.
+        Called on every run, cached findings included, since it depends on other files;
+        the subclasses come from the class headers the wire gate reads
+        (:func:`wire.subclasses`), once per run for both gates."""
         methods = [f for f in findings if len(f.scope) == 2]
         if not methods:
             return findings
@@ -1470,12 +1472,14 @@ OVERRIDABLE = {
 
 
 def _method_scope(lang: str, unit: Node, name: str) -> tuple[str, ...]:
-    """(class, method) for a method of a named class that a subclass in another file
-    may define again (:data:`OVERRIDABLE`), else ()."""
+    """(class, method) for a method of a named class (or Ruby module) that a subclass
+    (or includer) in another file may define again (:data:`OVERRIDABLE`), else ()."""
     if unit.type not in OVERRIDABLE.get(lang, ()):
         return ()
     owner = _owner(unit)
-    if owner is None or owner.type in ("impl_item", "module") or name in ("", "function"):
+    if owner is None or owner.type == "impl_item" or name in ("", "function"):
+        return ()
+    if owner.type == "module" and lang != "ruby":  # a Ruby module's, for its includers
         return ()
     cls = _owner_name(owner)
     return (cls, name) if cls else ()

@@ -75,8 +75,8 @@ TOKEN = lazyre.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 5  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
-# 5: Ruby classes that register their subclasses
+INDEX_FORMAT = 6  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
+# 5: Ruby classes that register their subclasses; 6: the modules Ruby classes mix in
 SHARDS = 256
 
 
@@ -1105,31 +1105,7 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
         and not (family == "ruby" and b"module" in data)
     ):
         return []
-    pattern = CLASS_HEADERS[family]
-    out: list[ClassEntry] = []
-    registering = family == "python" and b"__init_subclass__" in data
-    registry = family == "ruby" and _ruby_registers(data)
-    leads = CLASS_LEADS.get(family)
-    matches = pattern.finditer(data) if leads is None else _led_matches(pattern, leads, data)
-    for match in matches:
-        if family in ("python", "ruby"):
-            line_start = data.rfind(b"\n", 0, match.start()) + 1
-            if data[line_start : match.start()].strip(b" \t"):
-                continue
-        name = _group(match, 1)
-        if family == "python":
-            bases = _python_header_bases(_group(match, 3))
-        elif family == "ecmascript":
-            bases = _ecma_header_bases(_group(match, 2))
-        elif family == "ruby":
-            bases = (_dotted(_group(match, 2)),) if match.group(2) else ()
-        else:
-            bases = _cpp_header_bases(_group(match, 2))
-        if registering:  # `__init_subclass__` registers subclasses: treat as outside
-            bases = (*bases, "?")
-        elif registry:  # the subclasses are registered, their methods are their own
-            bases = (*bases, REGISTERS)
-        out.append((name.replace("::", ".").rsplit(".", 1)[-1], bases))
+    out = _ruby_classes(data) if family == "ruby" else _header_classes(data, family)
     found = [
         _group(match, 1)
         for pattern in DISCOVERY
@@ -1145,6 +1121,90 @@ def extract_classes(path: str, data: bytes) -> list[ClassEntry]:
     if found:
         out.append((DISCOVERS, tuple(found)))
     return out
+
+
+def _header_classes(data: bytes, family: str) -> list[ClassEntry]:
+    """The classes of a Python, JS/TS/Java or C++ file, by :data:`CLASS_HEADERS`."""
+    pattern = CLASS_HEADERS[family]
+    out: list[ClassEntry] = []
+    registering = family == "python" and b"__init_subclass__" in data
+    leads = CLASS_LEADS.get(family)
+    matches = pattern.finditer(data) if leads is None else _led_matches(pattern, leads, data)
+    for match in matches:
+        if family == "python":
+            line_start = data.rfind(b"\n", 0, match.start()) + 1
+            if data[line_start : match.start()].strip(b" \t"):
+                continue
+        name = _group(match, 1)
+        if family == "python":
+            bases = _python_header_bases(_group(match, 3))
+        elif family == "ecmascript":
+            bases = _ecma_header_bases(_group(match, 2))
+        else:
+            bases = _cpp_header_bases(_group(match, 2))
+        if registering:  # `__init_subclass__` registers subclasses: treat as outside
+            bases = (*bases, "?")
+        out.append((name.rsplit(".", 1)[-1], bases))
+    return out
+
+
+#: The lines of a Ruby file that say what its classes and modules are: a header (group
+#: 2 the name, 3 the superclass), a mixin of the body (4: ``include A, B``), one a hook
+#: gives whoever includes the module (5: ``base.extend ClassMethods`` in ``def
+#: self.included(base)``), and an ``end`` (6), which closes the header of its indent.
+_RUBY_LINES = lazyre.compile(
+    rb"(?m)^([ \t]*)(?:"
+    rb"(?:class|module)[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*(?:::)?([A-Z][\w:]*))?"
+    rb"|(?:include|extend|prepend)\b[ \t(]*((?:::)?[A-Z][^\n#;)]*)"
+    rb"|[a-z_]\w*\.(?:(?:include|extend|prepend)\b|send[ \t]*\([ \t]*:(?:include|extend|prepend)"
+    rb"[ \t]*,)[ \t(]*((?:::)?[A-Z][^\n#;)]*)"
+    rb"|(end)\b)"
+)
+_RUBY_ONE_LINE = lazyre.compile(rb"[^\n]*?;[ \t]*end\b")
+_RUBY_MODIFIER = lazyre.compile(r"\s(?:if|unless)\b")
+_RUBY_CONSTANT = lazyre.compile(r"(?:::)?[A-Z]\w*(?:::[A-Z]\w*)*")
+
+
+def _ruby_classes(data: bytes) -> list[ClassEntry]:
+    """The classes and modules of a Ruby file, with their superclass and the modules
+    they mix in, each given to the header it is indented under (an ``end`` at a
+    header's indent closes it). A module a hook extends its includers with
+    (``base.extend ClassMethods``), and a nested ``module ClassMethods`` (the
+    ``ActiveSupport::Concern`` way), count as mixed into the enclosing module: a class
+    that includes it gets their methods. Classes that keep a registry of their
+    subclasses (:func:`_ruby_registers`) also get :data:`REGISTERS`."""
+    registry = _ruby_registers(data)
+    entries: list[tuple[str, list[str]]] = []
+    open_: list[tuple[int, int]] = []  # (indent, index in entries) of the open headers
+    for match in _RUBY_LINES.finditer(data):
+        indent = len(match.group(1).expandtabs(2))
+        if match.group(6):
+            if open_ and open_[-1][0] == indent:
+                open_.pop()
+            continue
+        name = _group(match, 2)
+        if not name:
+            listed = _group(match, 4) or _group(match, 5)
+            while open_ and open_[-1][0] >= indent:
+                open_.pop()  # a header whose `end` was not at its indent
+            if open_:
+                listed = _RUBY_MODIFIER.split(listed, 1)[0]  # `include X if defined?(X)`
+                bases = entries[open_[-1][1]][1]
+                for part in listed.split(","):
+                    if _RUBY_CONSTANT.fullmatch(part.strip()):
+                        bases.append(MIXIN + _dotted(part.strip().lstrip(":")))
+            continue
+        while open_ and open_[-1][0] >= indent:
+            open_.pop()
+        last = name.replace("::", ".").rsplit(".", 1)[-1]
+        if last == "ClassMethods" and open_:
+            entries[open_[-1][1]][1].append(MIXIN + last)
+        entries.append((last, [_dotted(_group(match, 3))] if match.group(3) else []))
+        if _RUBY_ONE_LINE.match(data, match.end()) is None:
+            open_.append((indent, len(entries) - 1))
+    if registry:  # the subclasses are registered, their methods are their own
+        return [(name, (*bases, REGISTERS)) for name, bases in entries]
+    return [(name, tuple(bases)) for name, bases in entries]
 
 
 #: Ruby code that keeps a registry of subclasses: an ``inherited`` hook, or a class method
@@ -2246,10 +2306,11 @@ class Judge:
                 if method is None:
                     return True
                 continue
+            named = base.removeprefix(MIXIN)
+            last = named.rsplit(".", 1)[-1]
             if base.startswith(MIXIN):  # a module, found by its last name
-                base = base[len(MIXIN) :].rsplit(".", 1)[-1]
-            last = base.rsplit(".", 1)[-1]
-            known = closed.get(base, closed.get(last))
+                base = last
+            known = closed.get(named, closed.get(last))
             if known is not None:
                 if method is not None and method in known:
                     return True
@@ -2685,8 +2746,9 @@ def subclasses(files: Sequence[SourceFile], ctx: Context) -> dict[str, list[tupl
         for name, bases in entries:
             if name == DISCOVERS:
                 continue
-            for base in bases:
-                found.setdefault(re.split(r"[.:]", base)[-1], []).append((path, name))
+            for base in bases:  # a Ruby module mixed in counts as a base
+                last = re.split(r"[.:]", base.removeprefix(MIXIN))[-1]
+                found.setdefault(last, []).append((path, name))
     shared[SHARED_SUBCLASSES] = found
     return found
 
@@ -2960,8 +3022,8 @@ class WireGate:
     id = GATE
     description = "code the change defines that nothing in the repository references"
     scope: Literal["file", "repo"] = "repo"
-    version = "4"  # 2: a .h file that shows C++ is parsed as C++; 3: no guessed definitions
-    # 4: a Ruby class's included modules are among its bases
+    version = "5"  # 2: a .h file that shows C++ is parsed as C++; 3: no guessed definitions
+    # 4: a Ruby class's included modules are among its bases; 5: the class index's too
     parses = True  # its per-file work goes out with the file gates' (engine.py)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:

@@ -111,6 +111,36 @@ def test_java_and_typescript_subclasses(tmp_path: Path, capsys: pytest.CaptureFi
     ]
 
 
+def test_ruby_modules_that_classes_include(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ruby module's method is its includers' (through a subclass too), and so is a
+    method of the module a hook extends its includers with (``base.extend
+    ClassMethods``): defined again there, it is the module's abstract method or hook."""
+    root = make_repo(tmp_path / "repo")
+    files = {
+        "lib/executor.rb": "module Executor\n  def post(*args)\n    raise NotImplementedError\n"
+        "  end\n\n  def shutdown\n  end\nend\n",
+        "lib/base_pool.rb": "class BasePool\n  include Executor\nend\n",
+        "lib/pool.rb": "class Pool < BasePool\n  def post(*args)\n    @queue << args\n  end\nend\n",
+        "lib/command.rb": "class Command\n  module Base\n    class Option\n    end\n\n"
+        "    class << self\n      def included(base)\n        base.extend ClassMethods\n"
+        "      end\n    end\n\n    module ClassMethods\n      def baseclass\n      end\n\n"
+        "      def dispatch\n      end\n    end\n  end\nend\n",
+        "lib/cli.rb": "class CLI\n  class << self\n    def baseclass\n      CLI\n    end\n  end\n\n"
+        "  include Command::Base\nend\n",
+    }
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    git(root, "add", "-A")
+    # `shutdown` and `dispatch` are defined nowhere else: they stay refused
+    assert sorted(refused(CLI(root, capsys), "--all-files")) == [
+        ("lib/command.rb", "empty-body", 16),
+        ("lib/executor.rb", "empty-body", 6),
+    ]
+
+
 @pytest.mark.parametrize(
     ("language", "code", "defined"),
     [

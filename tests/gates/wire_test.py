@@ -840,6 +840,43 @@ def test_the_index_on_disk_holds_no_token_in_clear(tmp_path: Path) -> None:
         ("X", ("a.Y", "Z"))
     ]
     assert wire.extract_classes("x.rb", b"class X < Y::Z\nend\n") == [("X", ("Y.Z",))]
+
+
+def test_ruby_classes_with_the_modules_they_mix_in() -> None:
+    """Each mixin goes to the header it is indented under; a hook's ``base.extend M``
+    and a nested ``module ClassMethods`` go to the enclosing module."""
+    code = (
+        b"module Shop\n"
+        b"  class Error < ::StandardError; end\n"
+        b"  class Cart < Base\n"
+        b"    include Enumerable, ::Comparable\n"
+        b"    include Tracing if defined?(Tracing)\n"
+        b"    extend self\n"
+        b"    class Line\n"
+        b"      prepend Audit::Log\n"
+        b"    end\n"
+        b"    include Pricing\n"
+        b"  end\n"
+        b"  module Plugin\n"
+        b"    def self.included(base)\n"
+        b"      base.extend Hooks\n"
+        b"      base.send(:include, Helpers)\n"
+        b"      Registry.include Other\n"
+        b"    end\n"
+        b"    module ClassMethods\n"
+        b"    end\n"
+        b"  end\n"
+        b"  include Plugin\n"
+        b"end\n"
+    )
+    assert wire.extract_classes("shop.rb", code) == [
+        ("Shop", ("+Plugin",)),
+        ("Error", ("StandardError",)),
+        ("Cart", ("Base", "+Enumerable", "+Comparable", "+Tracing", "+Pricing")),
+        ("Line", ("+Audit.Log",)),
+        ("Plugin", ("+Hooks", "+Helpers", "+ClassMethods")),
+        ("ClassMethods", ()),
+    ]
     # a C++ header named .h is read for its classes too; a C header has none
     header = b"#include <string>\nclass Button : public Widget {\n public:\n  void draw();\n};\n"
     assert wire.extract_classes("ui/button.h", header) == [("Button", ("Widget",))]

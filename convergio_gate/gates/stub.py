@@ -51,7 +51,8 @@ meant to be fakes, so there the structural rules apply only to the tests themsel
 test with an empty body proves nothing), and the comment rules not at all ("a stub
 server for the tests" is a description, not an admission). Nor are the comment rules
 applied to example code (``example_paths``) or to the code examples of documentation (a
-fenced block or ``@example`` section of a doc comment, a doctest line).
+fenced block or ``@example`` section of a doc comment, a doctest line, a comment inside a
+comment).
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ class StubGate:
     scope: Literal["file", "repo"] = "file"
     version = "15"  # generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
+    # 16: a comment inside a comment is an example's
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -605,6 +607,9 @@ class StubGate:
 #: A line of a comment block: ``//``, ``///``, ``//!``, ``/*``, ``/**``, `` * ``, ``#``;
 #: the group is what follows the delimiter.
 _COMMENT_LINE = lazyre.compile(r"\s*(?:/{2,3}!?|/\*\*?|\*(?!/)|#+)\s?(.*)")
+#: A comment line whose text is itself a comment of the same kind, past a space:
+#: ``#     # example code goes here``, ``//   // placeholder``; not ``##`` or ``///``.
+_NESTED_COMMENT = lazyre.compile(r"\s*(?:(#)#*|//[/!]?)\s+(?(1)#|//)")
 #: A doc tag (JSDoc, YARD, Javadoc): ``@param``, ``@returns`` ...
 _DOC_TAG = lazyre.compile(r"@[A-Za-z]")
 
@@ -614,8 +619,11 @@ def _in_example(lines: Sequence[str], line: int) -> bool:
     (``>>> ``), or, in the block of comment lines it is in, inside a fenced block
     (`````) or a JSDoc or YARD ``@example`` section. An example of how to write a
     backend may call its own body a stand-in: that is said of the example, not of the
-    code the comment documents."""
+    code the comment documents. A comment inside a comment (``#   # code goes here``)
+    is one too, or code commented out: either way not about the code below."""
     if lines[line - 1].lstrip().startswith(">>> "):
+        return True
+    if _NESTED_COMMENT.match(lines[line - 1]) is not None:
         return True
     fences = 0
     tagged = False  # a tag other than @example stands between the line and any above

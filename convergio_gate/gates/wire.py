@@ -75,8 +75,9 @@ TOKEN = lazyre.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN_TEXT = lazyre.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: Bumped when the index's content changes meaning (tokeniser, class extraction).
-INDEX_FORMAT = 6  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
-# 5: Ruby classes that register their subclasses; 6: the modules Ruby classes mix in
+INDEX_FORMAT = 7  # 2: tokens kept as hashes; 3: git blob ids, packed; 4: C++ headers named .h
+# 5: Ruby classes that register their subclasses; 6: the modules Ruby classes mix in;
+# 7: Ruby classes named with the modules they are nested in
 SHARDS = 256
 
 
@@ -1154,7 +1155,7 @@ def _header_classes(data: bytes, family: str) -> list[ClassEntry]:
 #: self.included(base)``), and an ``end`` (6), which closes the header of its indent.
 _RUBY_LINES = lazyre.compile(
     rb"(?m)^([ \t]*)(?:"
-    rb"(?:class|module)[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*(?:::)?([A-Z][\w:]*))?"
+    rb"(?:class|module)[ \t]+((?:::)?[A-Z][\w:]*)(?:[ \t]*<[ \t]*(?:::)?([A-Z][\w:]*))?"
     rb"|(?:include|extend|prepend)\b[ \t(]*((?:::)?[A-Z][^\n#;)]*)"
     rb"|[a-z_]\w*\.(?:(?:include|extend|prepend)\b|send[ \t]*\([ \t]*:(?:include|extend|prepend)"
     rb"[ \t]*,)[ \t(]*((?:::)?[A-Z][^\n#;)]*)"
@@ -1172,7 +1173,9 @@ def _ruby_classes(data: bytes) -> list[ClassEntry]:
     (``base.extend ClassMethods``), and a nested ``module ClassMethods`` (the
     ``ActiveSupport::Concern`` way), count as mixed into the enclosing module: a class
     that includes it gets their methods. Classes that keep a registry of their
-    subclasses (:func:`_ruby_registers`) also get :data:`REGISTERS`."""
+    subclasses (:func:`_ruby_registers`) also get :data:`REGISTERS`. Each is named
+    with the modules it is nested in (``ActiveSupport.Callbacks``), which is how a
+    dotted name finds it (:meth:`ReferenceIndex.classes`)."""
     registry = _ruby_registers(data)
     entries: list[tuple[str, list[str]]] = []
     open_: list[tuple[int, int]] = []  # (indent, index in entries) of the open headers
@@ -1196,10 +1199,14 @@ def _ruby_classes(data: bytes) -> list[ClassEntry]:
             continue
         while open_ and open_[-1][0] >= indent:
             open_.pop()
-        last = name.replace("::", ".").rsplit(".", 1)[-1]
-        if last == "ClassMethods" and open_:
-            entries[open_[-1][1]][1].append(MIXIN + last)
-        entries.append((last, [_dotted(_group(match, 3))] if match.group(3) else []))
+        qualified = name.replace("::", ".")
+        if qualified.startswith("."):  # `class ::Top`
+            qualified = qualified[1:]
+        elif open_:
+            qualified = entries[open_[-1][1]][0] + "." + qualified
+        if qualified.endswith(".ClassMethods") and open_:
+            entries[open_[-1][1]][1].append(MIXIN + "ClassMethods")
+        entries.append((qualified, [_dotted(_group(match, 3))] if match.group(3) else []))
         if _RUBY_ONE_LINE.match(data, match.end()) is None:
             open_.append((indent, len(entries) - 1))
     if registry:  # the subclasses are registered, their methods are their own
@@ -1614,12 +1621,17 @@ class ReferenceIndex:
         return self.state.classes
 
     def classes(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        """Class name -> (module, bases) of every class of that name in the repository."""
+        """Class name -> (module, bases) of every class of that name in the repository.
+        The module is the file's, or for a Ruby class the modules it is nested in and
+        its own name (``ActiveSupport.Callbacks``): Ruby's file names do not say."""
         if self._classes is None:
             merged: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
             for path, entries in self.class_lists().items():
                 module = module_name(path)
                 for name, bases in entries:
+                    if "." in name:  # a nested Ruby class
+                        merged.setdefault(name.rsplit(".", 1)[-1], []).append((name, tuple(bases)))
+                        continue
                     merged.setdefault(name, []).append((module, tuple(bases)))
             self._classes = merged
         return self._classes
@@ -2306,11 +2318,9 @@ class Judge:
                 if method is None:
                     return True
                 continue
-            named = base.removeprefix(MIXIN)
-            last = named.rsplit(".", 1)[-1]
-            if base.startswith(MIXIN):  # a module, found by its last name
-                base = last
-            known = closed.get(named, closed.get(last))
+            base = base.removeprefix(MIXIN)  # a Ruby module, found as a class is
+            last = base.rsplit(".", 1)[-1]
+            known = closed.get(base, closed.get(last))
             if known is not None:
                 if method is not None and method in known:
                     return True
@@ -2743,9 +2753,10 @@ def subclasses(files: Sequence[SourceFile], ctx: Context) -> dict[str, list[tupl
                 lists[path] = extract_classes(path, data) if data else []
     found = {}
     for path, entries in lists.items():
-        for name, bases in entries:
-            if name == DISCOVERS:
+        for qualified, bases in entries:
+            if qualified == DISCOVERS:
                 continue
+            name = qualified.rsplit(".", 1)[-1]  # a nested Ruby class's own name
             for base in bases:  # a Ruby module mixed in counts as a base
                 last = re.split(r"[.:]", base.removeprefix(MIXIN))[-1]
                 found.setdefault(last, []).append((path, name))

@@ -871,11 +871,18 @@ def test_ruby_classes_with_the_modules_they_mix_in() -> None:
     )
     assert wire.extract_classes("shop.rb", code) == [
         ("Shop", ("+Plugin",)),
-        ("Error", ("StandardError",)),
-        ("Cart", ("Base", "+Enumerable", "+Comparable", "+Tracing", "+Pricing")),
-        ("Line", ("+Audit.Log",)),
-        ("Plugin", ("+Hooks", "+Helpers", "+ClassMethods")),
-        ("ClassMethods", ()),
+        ("Shop.Error", ("StandardError",)),
+        ("Shop.Cart", ("Base", "+Enumerable", "+Comparable", "+Tracing", "+Pricing")),
+        ("Shop.Cart.Line", ("+Audit.Log",)),
+        ("Shop.Plugin", ("+Hooks", "+Helpers", "+ClassMethods")),
+        ("Shop.Plugin.ClassMethods", ()),
+    ]
+    # a compact header is qualified as written; `::` starts again from the top
+    nested = b"module Api\n  class V2::Client < ::Http::Client\n  end\n  class ::Top\n  end\nend\n"
+    assert wire.extract_classes("api.rb", nested) == [
+        ("Api", ()),
+        ("Api.V2.Client", ("Http.Client",)),
+        ("Top", ()),
     ]
     # a C++ header named .h is read for its classes too; a C header has none
     header = b"#include <string>\nclass Button : public Widget {\n public:\n  void draw();\n};\n"

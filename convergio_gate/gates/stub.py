@@ -18,11 +18,12 @@ overrides (``@Override``, ``override``, methods of a Rust ``impl Trait for``), d
 methods of a Rust trait or a Java interface, C++ ``virtual`` hooks, Go marker methods
 (``func (T) isNode() {}``: unexported, or a known exported marker such as
 ``ProtoMessage``; an exported ``func (s *T) Flush() {}`` is a stub), Ruby's
-``initialize``, Python ``__exit__``/``__aexit__``/``__del__`` (nothing to undo), JS/TS
-setters, Python ``@override``, functions named for doing nothing (``noop``,
-``noop_handler``, ``noopHandler``) and Go methods of types so named (``nopCloser``), and
-functions whose every parameter is named unused (``_``, ``_event``, ``unused_x``: the
-signature says the arguments are ignored on purpose).
+``initialize`` and a JRuby class's camelCase methods (a Java interface's), Python
+``__exit__``/``__aexit__``/``__del__`` (nothing to undo), JS/TS setters, Python
+``@override``, functions named for doing nothing (``noop``, ``noop_handler``,
+``noopHandler``) and Go methods of types so named (``nopCloser``), and functions whose
+every parameter is named unused (``_``, ``_event``, ``unused_x``: the signature says the
+arguments are ignored on purpose).
 A class hierarchy in the file gives a method a job too (see :class:`_Family`): a method
 that a subclass overrides is its base's default or abstract method, even when it is
 empty or only raises ``NotImplementedError``, and an empty method that overrides one of
@@ -285,7 +286,7 @@ class StubGate:
     scope: Literal["file", "repo"] = "file"
     version = "15"  # generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
-    # 16: a comment inside a comment is an example's
+    # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -938,12 +939,32 @@ def _empty_by_design(lang: str, unit: Node, name: str) -> bool:
             c.type == "virtual_specifier" for c in specifiers
         )
     if lang == "ruby":
-        return name == "initialize"
+        return name == "initialize" or _java_interface_method(unit, name)
     if lang == "python":
         if name in PYTHON_CLEANUPS:
             return True  # nothing to clean up: the context manager's work is in __enter__
         return "override" in _python_decorators(unit)  # typing.override (PEP 698)
     return False
+
+
+def _java_interface_method(unit: Node, name: str) -> bool:
+    """A Ruby method named in Java's camelCase (``getAcceptedIssuers``) of a class that
+    includes a module: JRuby's way to implement a Java interface (``include
+    X509TrustManager``), whose every method must exist, empty or not. Ruby's own names
+    are snake_case."""
+    owner = _owner(unit)
+    if owner is None or _CAMEL_CASE.fullmatch(name) is None:
+        return False
+    body = next((c for c in owner.named_children if c.type == "body_statement"), None)
+    return body is not None and any(
+        c.type == "call"
+        and c.child_by_field_name("receiver") is None
+        and (c.child_by_field_name("method") or c).text == b"include"
+        for c in body.named_children
+    )
+
+
+_CAMEL_CASE = lazyre.compile(r"[a-z][a-z0-9]*[A-Z]\w*")
 
 
 #: A Java method whose annotations turn off the empty-method inspection (IntelliJ's

@@ -2810,6 +2810,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (hooks_real, "hooks"),
         (hierarchy_across_files, "across"),
         (declined_real, "declined"),
+        (ruby_rust_real, "ruby-rust"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -3790,6 +3791,226 @@ def summary(manifest: dict[str, Any]) -> str:
         f"{manifest['files']} files, {manifest['bytes'] / 1e6:.2f} MB, digest {manifest['digest'][:16]}"
     )
     return "\n".join(rows)
+
+
+def ruby_rust_real(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Shapes from the Ruby and Rust reviews (Debian's ruby-* and librust-*-dev: thor,
+    concurrent-ruby, rspec, httpclient, activesupport, rouge, serde, syn). Hard
+    negatives: a module's abstract method or hook that a class including it defines
+    again (through a subclass, or through the module an ``included`` hook extends its
+    includers with), a comment that says why a body is empty, a splat that takes
+    anything, JRuby's camelCase methods of a Java interface, an admission inside a doc
+    comment's example and "in a stub implementation", a generated file; for the wire
+    gate, a subclass a registry reaches, the callbacks of a module named by a dotted
+    path the repository does not nest, Rust's ``_``-named checks and ``tests.rs``.
+    Near misses (positives): a module method no includer defines, a comment that only
+    describes, a camelCase method of a class that includes nothing, an admission in
+    the code, a file that only mentions generated reports, an unused method of a
+    registered subclass or of a subclass of the repository's own nested class."""
+
+    def snip(fb: FileBuilder, text: str, expected: str, category: str, at: int = 0) -> None:
+        fb.add(text, Label("stub", expected, category, at, (0, text.count("\n"))))
+        fb.blank()
+
+    folder = f"stub/ruby/mixin_{idx}"
+    mod, base, child = nm.pascal(), nm.pascal(), nm.pascal()
+    abstract, hook, called, alone, cm_hook, cm_alone = (nm.snake() for _ in range(6))
+    fb = corpus.file(f"{folder}/{mod.lower()}.rb", "ruby")
+    fb.add(f"module {mod}\n  def self.included(base)\n    base.extend ClassMethods\n  end\n")
+    raising = "  def {}(item)\n    raise NotImplementedError\n  end"
+    empty = "  def {}\n  end"
+    for template, method, expected, at in (
+        (raising, abstract, "negative", 1),
+        (empty, hook, "negative", 0),
+        (empty, called, "positive", 0),
+        (raising, alone, "positive", 1),
+    ):
+        snip(fb, template.format(method), expected, "module-across-files", at)
+    fb.add("  module ClassMethods")
+    snip(fb, f"    def {cm_hook}\n    end", "negative", "extended-across-files")
+    snip(fb, f"    def {cm_alone}\n    end", "positive", "extended-across-files")
+    fb.add("  end\nend")
+    corpus.write_raw(f"{folder}/{base.lower()}.rb", f"class {base}\n  include {mod}\nend\n")
+    corpus.write_raw(
+        f"{folder}/{child.lower()}.rb",
+        f"class {child} < {base}\n  def {abstract}(item)\n    [item]\n  end\n\n"
+        f"  def {hook}\n    @ready = true\n  end\n\n  def run\n    {called}\n  end\n\n"
+        f"  class << self\n    def {cm_hook}\n      :ready\n    end\n  end\nend\n",
+    )
+
+    rb = corpus.file(f"stub/ruby/said_{idx}.rb", "ruby")
+    rb.add(f"class {nm.pascal()}")
+    work = pick(rng, ["setup", "cleanup", "teardown", "flush", "action"])
+    needed = pick(rng, ["required", "needed", "necessary"])
+    snip(rb, f"  def {nm.snake()}\n    # No {work} {needed}.\n  end", "negative", "empty-reason")
+    snip(rb, f"  def {nm.snake()}(*) end", "negative", "takes-anything")
+    snip(
+        rb,
+        f"  def {nm.snake()}\n    # {pick(rng, ['write', 'read', 'send'])} the {pick(rng, NOUNS)}\n"
+        "  end",
+        "positive",
+        "describes",
+    )
+    rb.add("end\n")
+    rb.add(f"class {nm.pascal()}\n  include {pick(rng, JAVA_INTERFACES)}\n")
+    snip(rb, f"  def {nm.camel()}(chain, auth_type); end", "negative", "java-interface")
+    snip(rb, f"  def {nm.camel()}; end", "negative", "java-interface")
+    rb.add("end\n")
+    rb.add(f"class {nm.pascal()}")
+    snip(rb, f"  def {nm.camel()}; end", "positive", "camel-case-alone")
+    rb.add("end\n")
+    example = (
+        f"# Defines a group of {pick(rng, NOUNS)} examples.\n#\n"
+        f'#     {nm.pascal()}.describe "something" do\n#       it "works" do\n'
+        f"#         # {pick(rng, ['example', 'real', 'your'])} code goes here\n"
+        "#       end\n#     end"
+    )
+    rb.add(example, Label("stub", "negative", "example-comment", 4, (0, 6)))
+    rb.add(f"def {nm.snake()}(*args, &block)\n  group(*args, &block)\nend\n")
+    snip(
+        rb,
+        f"def {nm.snake()}\n  # real logic goes here\n  @rows\nend",
+        "positive",
+        "admission",
+        1,
+    )
+    snip(
+        rb,
+        "# We subclass Exception so that in a stub implementation a bare `rescue`\n"
+        f"# in the user's code cannot catch it.\nclass {nm.pascal()}Error < Exception\nend",
+        "negative",
+        "kind-of-code",
+    )
+    snip(
+        rb,
+        f"# Returns a stub implementation of the {pick(rng, NOUNS)} for now.\n"
+        f"def {nm.snake()}\n  @rows.first\nend",
+        "positive",
+        "admission",
+    )
+
+    service = nm.pascal()
+    gen = corpus.file(f"stub/python/generated_{idx}_pb2_grpc.py", "python")
+    gen.add(
+        "# Generated by the gRPC Python protocol compiler plugin. DO NOT EDIT!\n"
+        '"""Client and server classes corresponding to protobuf-defined services."""\n\n'
+        f"\nclass {service}Servicer(object):"
+    )
+    snip(
+        gen,
+        f"    def {nm.pascal_verb()}(self, request, context):\n"
+        "        raise NotImplementedError('Method not implemented!')",
+        "negative",
+        "generated-file",
+        1,
+    )
+    reports = corpus.file(f"stub/python/reports_{idx}.py", "python")
+    reports.add(f"# Reports generated by the nightly job land in ./out.\n\n\nclass {nm.pascal()}:")
+    snip(reports, f"    def {nm.snake()}(self):\n        pass", "positive", "mentions-generated", 1)
+
+    wbase = f"wire/ruby/registry_{idx}"
+    registry, sub = nm.pascal(), nm.pascal()
+    find, tokens, unused = nm.snake(), nm.snake(), nm.snake()
+    reg = corpus.file(f"{wbase}/lib/{registry.lower()}.rb", "ruby")
+    reg.add(f"class {registry}", wl("negative", "used-class", kind="class"))
+    reg.add("  REGISTRY = {}\n")
+    reg.add(
+        "  def self.inherited(klass)\n    super\n    REGISTRY[klass.name] = klass\n  end\n",
+        wl("negative", "special", 0, (0, 3), kind="method"),
+    )
+    reg.add(
+        f"  def self.{find}(name)\n    REGISTRY.fetch(name)\n  end",
+        wl("negative", "called", 0, (0, 2), kind="method"),
+    )
+    reg.add("end")
+    lexers = corpus.file(f"{wbase}/lib/{sub.lower()}.rb", "ruby")
+    lexers.add(f"class {sub} < {registry}", wl("negative", "registered-subclass", kind="class"))
+    lexers.add(
+        f"  def {tokens}(text)\n    text.split\n  end\n",
+        wl("negative", "called", 0, (0, 2), kind="method"),
+    )
+    lexers.add(
+        f"  def {unused}\n    @state.clear\n  end",
+        wl("positive", "unused-of-registered", 0, (0, 2), kind="method"),
+    )
+    lexers.add("end")
+    corpus.write_raw(
+        f"{wbase}/run_{find}.rb",
+        f"require_relative 'lib/{registry.lower()}'\n"
+        f"{registry}.{find}(ARGV[0]).new.{tokens}('a b')\n",
+    )
+
+    wbase = f"wire/ruby/callbacks_{idx}"
+    handler, app, run_callbacks = nm.pascal(), nm.pascal(), nm.snake()
+    sax = corpus.file(f"{wbase}/lib/{handler.lower()}.rb", "ruby")
+    sax.add(f"class {handler}", wl("negative", "used-class", kind="class"))
+    sax.add("  include LibXML::XML::SaxParser::Callbacks\n")
+    callback = f"on_{pick(rng, ['start', 'end', 'cdata'])}_{nm.snake()}"
+    sax.add(
+        f"  def {callback}(name, *rest)\n    @names << name\n  end",
+        wl("negative", "outside-module-callback", 0, (0, 2), kind="method"),
+    )
+    sax.add("end")
+    own = corpus.file(f"{wbase}/lib/{app.lower()}/callbacks.rb", "ruby")
+    own.add(f"module {app}", wl("negative", "used-class", kind="class"))
+    own.add("  module Callbacks", wl("negative", "used-class", kind="class"))
+    own.add(
+        f"    def {run_callbacks}(kind)\n      kind\n    end",
+        wl("negative", "called", 0, (0, 2), kind="method"),
+    )
+    own.add("  end\nend")
+    corpus.write_raw(
+        f"{wbase}/run_{run_callbacks}.rb",
+        f"{handler}.new\n{app}::Callbacks.{run_callbacks}(:save)\n",
+    )
+
+    wbase = f"wire/ruby/nested_{idx}"
+    shop, badge, render, sparkle = nm.pascal(), nm.pascal(), nm.snake(), nm.snake()
+    node = corpus.file(f"{wbase}/lib/{shop.lower()}/node.rb", "ruby")
+    node.add(f"module {shop}", wl("negative", "used-class", kind="class"))
+    node.add("  class Node", wl("negative", "used-class", kind="class"))
+    node.add(
+        f"    def {render}\n      name\n    end",
+        wl("negative", "called", 0, (0, 2), kind="method"),
+    )
+    node.add("  end\nend")
+    kid = corpus.file(f"{wbase}/lib/{shop.lower()}/{badge.lower()}.rb", "ruby")
+    kid.add(f"module {shop}", wl("negative", "used-class", kind="class"))
+    kid.add(f"  class {badge} < {shop}::Node", wl("negative", "used-class", kind="class"))
+    kid.add(
+        f"    def {sparkle}\n      {render} * 2\n    end",
+        wl("positive", "unused-of-nested-subclass", 0, (0, 2), kind="method"),
+    )
+    kid.add("  end\nend")
+    corpus.write_raw(f"{wbase}/run_{render}.rb", f"{shop}::{badge}.new.{render}\n")
+
+    wbase = f"wire/rust/checks_{idx}"
+    checks = corpus.file(f"{wbase}/src/lib.rs", "rust")
+    bound = pick(rng, ["Send", "Sync", "Send + Sync", "Unpin"])
+    checks.add(
+        f"fn _assert_{nm.snake()}<T: {bound}>() {{}}",
+        wl("negative", "named-unused"),
+    )
+    checks.blank()
+    checks.add(
+        f"fn {nm.snake()}() -> usize {{\n    std::mem::size_of::<u64>()\n}}",
+        wl("positive", "unused", 0, (0, 2)),
+    )
+    tests = corpus.file(f"{wbase}/src/tests.rs", "rust")
+    tests.add(
+        f"fn {nm.snake()}() -> Vec<u8> {{\n    vec![1, 2, 3]\n}}",
+        wl("negative", "test-helper", 0, (0, 2)),
+    )
+
+
+#: Java interfaces a JRuby class includes to implement (httpclient's SSL socket,
+#: concurrent-ruby's thread factory).
+JAVA_INTERFACES = [
+    "X509TrustManager",
+    "java.util.concurrent.ThreadFactory",
+    "Java::JavaxNetSsl::HostnameVerifier",
+    "Runnable",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -609,7 +609,7 @@ class StubGate:
 #: the group is what follows the delimiter.
 _COMMENT_LINE = lazyre.compile(r"\s*(?:/{2,3}!?|/\*\*?|\*(?!/)|#+)\s?(.*)")
 #: A comment line whose text is itself a comment of the same kind, past a space:
-#: ``#     # example code goes here``, ``//   // placeholder``; not ``##`` or ``///``.
+#: ``#     # the example's own comment``, ``//   // its note``; not ``##`` or ``///``.
 _NESTED_COMMENT = lazyre.compile(r"\s*(?:(#)#*|//[/!]?)\s+(?(1)#|//)")
 #: A doc tag (JSDoc, YARD, Javadoc): ``@param``, ``@returns`` ...
 _DOC_TAG = lazyre.compile(r"@[A-Za-z]")
@@ -620,8 +620,8 @@ def _in_example(lines: Sequence[str], line: int) -> bool:
     (``>>> ``), or, in the block of comment lines it is in, inside a fenced block
     (`````) or a JSDoc or YARD ``@example`` section. An example of how to write a
     backend may call its own body a stand-in: that is said of the example, not of the
-    code the comment documents. A comment inside a comment (``#   # code goes here``)
-    is one too, or code commented out: either way not about the code below."""
+    code the comment documents. A comment inside a comment (``#   # a note``) is one
+    too, or code commented out: either way not about the code below."""
     if lines[line - 1].lstrip().startswith(">>> "):
         return True
     if _NESTED_COMMENT.match(lines[line - 1]) is not None:

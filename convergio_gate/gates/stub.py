@@ -44,8 +44,10 @@ Each of these was found in real, widely used code (``docs/gates.md``, Quality).
 Class bodies (``class Error(Exception): pass``), ``except: pass``, function literals
 passed as callbacks, and a Python function whose body is only a docstring (a hook
 specification, documented on purpose) are not bodies this gate judges. A comment inside
-an empty body does not make it less empty: say why in a waiver (``convergio: allow
-empty-body -- ...``), which the audit chain records.
+an empty body makes it meant only when it says so in the rules' words (it does nothing,
+is there to be overridden, has nothing to do here, declines; not "for now"); any other
+reason belongs in a waiver (``convergio: allow empty-body -- ...``), which the audit
+chain records.
 
 Test files (``test_paths`` in the rule file) are judged differently: test doubles are
 meant to be fakes, so there the structural rules apply only to the tests themselves (a
@@ -284,7 +286,7 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "15"  # generated files, files of test doubles, Ruby comments and splats
+    version = "16"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     parses = True  # the engine parses each file once for this gate and wire
@@ -1489,7 +1491,7 @@ def _is_docstring(statement: Node) -> bool:
 
 
 #: The languages whose methods a subclass in another file may define again, and the
-#: node types of such a method (a Ruby module's methods are a mixin's, left out).
+#: node types of such a method (a Ruby module's too: its includers may).
 OVERRIDABLE = {
     "python": ("function_definition",),
     "javascript": ("method_definition",),

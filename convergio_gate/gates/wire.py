@@ -681,8 +681,8 @@ def _ruby_bases(owner: Node) -> tuple[str, ...]:
     return tuple(bases)
 
 
-#: Marks a base that is a Ruby module a class mixes in (``include Concern::Logging``):
-#: looked up by its last name, as Ruby resolves it from where it is named.
+#: Marks a base that is a Ruby module a class mixes in (``include Concern::Logging``),
+#: looked up as any base is (a dotted name only where the repository nests it so).
 MIXIN = "+"
 #: What a Ruby class body calls to take a module's methods as its own.
 RUBY_MIXINS = frozenset({"include", "extend", "prepend"})
@@ -991,6 +991,7 @@ def _extractor(source: SourceFile) -> _Extractor | None:
 
 #: Class headers per language, for telling a base defined in the repository from one
 #: that is not. group 1: the class name; group 2: what follows it up to the body.
+#: (Ruby's are read with what nests them and what they mix in: :data:`_RUBY_LINES`.)
 CLASS_HEADERS: dict[str, re.Pattern[bytes]] = {
     # Literal first, so the regex engine can skip ahead; the line start is checked after.
     "python": lazyre.compile(
@@ -999,8 +1000,6 @@ CLASS_HEADERS: dict[str, re.Pattern[bytes]] = {
     "ecmascript": lazyre.compile(
         rb"\b(?:class|interface|enum|record)[ \t]+([A-Za-z_$][\w$]*)([^{;]*)\{"
     ),
-    # (a module too: a class that includes one is looked up through it)
-    "ruby": lazyre.compile(rb"(?:class|module)[ \t]+([A-Z][\w:]*)(?:[ \t]*<[ \t]*([A-Z][\w:]*))?"),
     "cpp": lazyre.compile(
         rb"\b(?:class|struct)[ \t]+(?:[A-Z_]+[ \t]+)?([A-Za-z_]\w*)[ \t]*"
         rb"(?:final[ \t]*)?(:[^{;]*)?\{"
@@ -1193,9 +1192,9 @@ def _ruby_classes(data: bytes) -> list[ClassEntry]:
             if open_:
                 listed = _RUBY_MODIFIER.split(listed, 1)[0]  # `include X if defined?(X)`
                 bases = entries[open_[-1][1]][1]
-                for part in listed.split(","):
-                    if _RUBY_CONSTANT.fullmatch(part.strip()):
-                        bases.append(MIXIN + _dotted(part.strip().lstrip(":")))
+                for part in (p.strip() for p in listed.split(",")):
+                    if _RUBY_CONSTANT.fullmatch(part):
+                        bases.append(MIXIN + _dotted(part.lstrip(":")))
             continue
         while open_ and open_[-1][0] >= indent:
             open_.pop()

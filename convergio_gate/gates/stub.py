@@ -49,6 +49,14 @@ is there to be overridden, has nothing to do here, declines; not "for now"); any
 reason belongs in a waiver (``convergio: allow empty-body -- ...``), which the audit
 chain records.
 
+Some comment rules (``within: constant-return``: fake-return) judge a comment only
+inside a function that computes nothing, whose body (comments aside) at most logs or
+waits and returns a constant (``convergio_gate.lang.bodies``): there "mock data", "dummy
+user" or "pretend we synced" admits a fake, where elsewhere the words name a mock
+library, a simulator or a placeholder attribute. A function named as a fake
+(``fake_names``: ``fake_rates``, ``MockTransport``), a Python dunder, and a hook that a
+subclass defines again are not judged.
+
 Test files (``test_paths`` in the rule file) are judged differently: test doubles are
 meant to be fakes, so there the structural rules apply only to the tests themselves (a
 test with an empty body proves nothing), and the comment rules not at all ("a stub
@@ -60,6 +68,7 @@ comment).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -72,6 +81,7 @@ from convergio_gate.gates import rules as rule_files
 from convergio_gate.gates._base import SEVERITIES, Context, Finding, SourceFile, normalise
 from convergio_gate.gates.debt import MarkerRule, compile_rule, judge, marker_windows
 from convergio_gate.lang import (
+    bodies,
     captures,
     matches,
     matches_in,
@@ -98,6 +108,9 @@ if TYPE_CHECKING:
 RULE_FILE = "stub"
 EMPTY = "empty-body"
 NOT_IMPLEMENTED = "not-implemented"
+#: What ``within:`` may say of a comment rule: ``constant-return``, judged only inside a
+#: function whose body returns a constant (:func:`lang.bodies.returns_constant`).
+WITHIN = frozenset({"constant-return"})
 
 #: Languages whose comments the stub gate reads; the structural rules need a
 #: ``stubs.scm`` query as well (bash has none: a shell function cannot be empty).
@@ -263,6 +276,11 @@ class StubRules:
     abstract_types: re.Pattern[str]
     optional_operations: frozenset[str]
     admissions: tuple[MarkerRule, ...]
+    #: The ids of the comment rules that judge only a comment inside a function that
+    #: returns a constant (``within: constant-return``), and the names that make such a
+    #: function a declared fake (``fake_names``).
+    constant_only: frozenset[str]
+    fake_names: re.Pattern[str]
     test_paths: re.Pattern[str]
     example_paths: re.Pattern[str]
     generated: re.Pattern[str]
@@ -286,14 +304,18 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "16"  # 14: generated files, files of test doubles, Ruby comments and splats
+    version = "17"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
+    # 17: comment rules judged only inside a function that returns a constant
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
         self.rules = load_rules(lazy=True) if rules is None else rules
         self.keywords = Keywords(w for rule in self.rules.admissions for w in rule.keywords.words)
+        only = self.rules.constant_only
+        self.anywhere_rules = tuple(r for r in self.rules.admissions if r.id not in only)
+        self.body_rules = tuple(r for r in self.rules.admissions if r.id in only)
 
     def check(self, files: Sequence[SourceFile], ctx: Context) -> list[Finding]:
         findings: list[Finding] = []
@@ -371,11 +393,19 @@ class StubGate:
         self, lang: str, data: bytes
     ) -> tuple[list[MarkerRule], list[tuple[int, int]]]:
         """``debt.marker_windows`` of the admission rules: only in comments where the
-        language has no docstrings (a Python docstring may admit a stub too)."""
+        language has no docstrings (a Python docstring may admit a stub too), and always
+        only in comments for the rules judged inside function bodies."""
         regions = None if _has_docstrings(lang) else comment_regions(lang, data)
         if regions is not None and not regions:
             return [], []
-        return marker_windows(self.rules.admissions, data, regions)
+        active, windows = marker_windows(self.anywhere_rules, data, regions)
+        if self.body_rules and lang in bodies.FUNCTIONS:
+            inner = comment_regions(lang, data) if regions is None else regions
+            if inner is None or inner:
+                more, near = marker_windows(self.body_rules, data, inner)
+                active.extend(more)
+                windows.extend(near)
+        return active, windows
 
     # structural rules
 
@@ -604,7 +634,67 @@ class StubGate:
         if findings:
             lines = source.data.decode("utf-8", "replace").split("\n")
             findings = [f for f in findings if not _in_example(lines, f.line)]
+            if any(f.rule in self.rules.constant_only for f in findings):
+                findings = self._fake_returns(lang, tree, lines, findings)
         return findings
+
+    def _fake_returns(
+        self, lang: str, tree: Tree, lines: Sequence[str], findings: list[Finding]
+    ) -> list[Finding]:
+        """``findings`` without those of a ``within: constant-return`` rule whose comment
+        is not inside a function that returns a constant (``lang.bodies``), or is on a
+        line another rule already reports; a kept one carries its method's scope, for
+        :meth:`refine`. A function named as a fake (``fake_names``), a Python dunder (a
+        protocol's answer), a hook (a subclass in the file defines it again, or the
+        function turns off its base's) or a function given a job as
+        :meth:`_given_a_job` reads it (an abstract base's, a configuration's version) is
+        not judged."""
+        only = self.rules.constant_only
+        said = {f.line for f in findings if f.rule not in only}
+        family = _Family(lang, tree.root_node)
+        kept: list[Finding] = []
+        for found in findings:
+            if found.rule not in only:
+                kept.append(found)
+                continue
+            if found.line in said:
+                continue
+            said.add(found.line)  # one finding for a comment that says it twice
+            unit = self._faking(lang, tree, lines, found, family)
+            if unit is not None:
+                scope = _method_scope(lang, unit, _name(lang, unit))
+                kept.append(dataclasses.replace(found, scope=scope))
+        return kept
+
+    def _faking(
+        self, lang: str, tree: Tree, lines: Sequence[str], found: Finding, family: _Family
+    ) -> Node | None:
+        """The function whose body holds the comment of ``found`` and returns a
+        constant, unless the function is meant to (see :meth:`_fake_returns`)."""
+        row = found.line - 1
+        column = len(lines[row][: found.column - 1].encode()) if row < len(lines) else 0
+        node: Node | None = tree.root_node.descendant_for_point_range((row, column), (row, column))
+        while node is not None and not is_comment(node):
+            node = node.parent
+        if node is None:
+            return None
+        unit = bodies.enclosing_function(lang, node)
+        if unit is None or unit.has_error or not bodies.in_body(unit, node):
+            return None
+        if not bodies.returns_constant(lang, unit):
+            return None
+        name = _name(lang, unit)
+        owner = _owner(unit)
+        fake = self.rules.fake_names
+        if fake.search(name) or (owner is not None and fake.search(_owner_name(owner))):
+            return None
+        if lang == "python" and name.startswith("__") and name.endswith("__"):
+            return None
+        if family.overridden(unit, name) or family.overrides(unit, name):
+            return None
+        if self._given_a_job(lang, unit, name, empty=False):
+            return None
+        return unit
 
 
 #: A line of a comment block: ``//``, ``///``, ``//!``, ``/*``, ``/**``, `` * ``, ``#``;
@@ -1544,6 +1634,18 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         for rule_id, (index, rule) in by_id.items()
         if rule_id not in (EMPTY, NOT_IMPLEMENTED)
     )
+    constant_only: set[str] = set()
+    for rule_id, (index, rule) in by_id.items():
+        within = rule.get("within")
+        if within is None:
+            continue
+        if within not in WITHIN:
+            raise InputError(
+                f"{rule_id}: `within` must be one of {', '.join(sorted(WITHIN))}",
+                path=label,
+                key=_where(rule, index, "within"),
+            )
+        constant_only.add(rule_id)
     return StubRules(
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
@@ -1563,6 +1665,8 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         abstract_types=_regex(ni, ni_index, "abstract_types", label, lazy),
         optional_operations=_names(ni, ni_index, "optional_operations", label),
         admissions=admissions,
+        constant_only=frozenset(constant_only),
+        fake_names=_regex(data, None, "fake_names", label, lazy),
         test_paths=_regex(data, None, "test_paths", label, lazy),
         example_paths=_regex(data, None, "example_paths", label, lazy),
         generated=_regex(data, None, "generated", label, lazy),

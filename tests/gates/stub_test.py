@@ -25,6 +25,7 @@ COVERAGE = {
     "not-implemented": STRUCTURAL - {"c"},
     "admitted-stub": CODE_LANGUAGES,
     "fake-result": CODE_LANGUAGES,
+    "fake-return": STRUCTURAL,
 }
 
 GATE = StubGate()
@@ -69,21 +70,34 @@ def test_the_pre_filters_lose_no_admission(rule: str, verdict: str, sample: dict
     skipped = GATE.rules.test_paths.search(sf.path) or GATE.rules.example_paths.search(sf.path)
     if skipped or sf.language not in CODE_LANGUAGES:
         return
+    lang = sf.language or ""
+    tree = parse(lang, sf.data)
     texts = comments(sf)
-    docstrings = query(sf.language or "", "docstrings")
+    in_comments = list(texts)
+    docstrings = query(lang, "docstrings")
     if docstrings is not None:
-        nodes = captures(docstrings, parse(sf.language or "", sf.data).root_node)
+        nodes = captures(docstrings, tree.root_node)
         spans = sorted({(n.start_byte, n.end_byte) for n in nodes.get("docstring", [])})
         texts.extend(from_spans(sf.data, spans))
     lines = sample["code"].split("\n")
-    expected = sorted(
-        (f.line, f.column, f.rule)
+    judged = [
+        f
         for t in texts
-        for f in judge("stub", sf.path, t, GATE.rules.admissions)
+        for f in judge("stub", sf.path, t, GATE.anywhere_rules)
         if not stub._in_example(lines, f.line)  # the examples documentation shows
-    )
+    ]
+    judged += [  # the rules judged inside function bodies: comments only
+        f
+        for t in in_comments
+        for f in judge("stub", sf.path, t, GATE.body_rules)
+        if not stub._in_example(lines, f.line)
+    ]
+    if judged:
+        judged = GATE._fake_returns(lang, tree, lines, judged)
+    expected = sorted((f.line, f.column, f.rule) for f in judged)
     found = sorted((f.line, f.column, f.rule) for f in check(sf.path, sf.data))
-    assert [f for f in found if f[2] in ("admitted-stub", "fake-result")] == expected
+    admissions = {r.id for r in GATE.rules.admissions}
+    assert [f for f in found if f[2] in admissions] == expected
 
 
 def test_samples_cover_every_language_of_every_rule() -> None:
@@ -839,6 +853,8 @@ def raw_rules(**changes: Any) -> dict[str, Any]:
         ({"empty_body.go_marker_methods": None}, "go_marker_methods"),
         ({"empty_body.go_marker_methods": "(Is"}, "go_marker_methods` does not compile"),
         ({"test_paths": []}, "test_paths"),
+        ({"fake_return.within": "function"}, "`within` must be one of constant-return"),
+        ({"fake_names": None}, "fake_names"),
     ],
 )
 def test_a_wrong_rule_file_is_named(

@@ -1,0 +1,342 @@
+"""What a function's body computes, read from its parse tree.
+
+The stub gate's ``fake-return`` rule asks one question of it: does the function that
+holds a comment compute anything? A comment that calls the code fake ("mock data",
+"pretend we synced", "replace with the actual database call") is an admission when the
+function it sits in computes nothing: comments aside, its body at most logs or waits (as
+a fake of a slow service does), then returns a constant. A constant here is a literal
+(number, string, boolean, null), a collection or record of constants, a parameter or
+other bare name but ``self`` (the function hands back what it was given), or a value
+built from literals by a constructor or conversion that does no work
+(``String::from("x")``, ``List.of()``, ``Promise.resolve([])``, ``new ArrayList<>()``,
+``vec![1, 2]``). The same words in a function that calls the service, reads the
+database or computes its result describe something else (a mock library, a simulator,
+a placeholder attribute), so they are not judged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from convergio_gate.lang.comments import is_comment
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
+
+_JS = frozenset(
+    {
+        "function_declaration",
+        "function_expression",
+        "function",
+        "arrow_function",
+        "method_definition",
+        "generator_function_declaration",
+        "generator_function",
+    }
+)
+#: The node types of a function, by language.
+FUNCTIONS: dict[str, frozenset[str]] = {
+    "python": frozenset({"function_definition"}),
+    "javascript": _JS,
+    "typescript": _JS,
+    "tsx": _JS,
+    "go": frozenset({"function_declaration", "method_declaration", "func_literal"}),
+    "rust": frozenset({"function_item", "closure_expression"}),
+    "java": frozenset({"method_declaration", "lambda_expression"}),
+    "c": frozenset({"function_definition"}),
+    "cpp": frozenset({"function_definition", "lambda_expression"}),
+    "ruby": frozenset({"method", "singleton_method"}),
+}
+
+#: Literals, in every grammar: they are constants whatever they hold (an f-string or
+#: template too: it formats what it is given).
+ATOMS = frozenset(
+    {
+        # Python, JavaScript, Ruby, C
+        "integer",
+        "float",
+        "string",
+        "concatenated_string",
+        "true",
+        "false",
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "number",
+        "template_string",
+        "simple_symbol",
+        "hash_key_symbol",
+        "delimited_symbol",
+        "number_literal",
+        "char_literal",
+        "nullptr",
+        # Go
+        "interpreted_string_literal",
+        "raw_string_literal",
+        "int_literal",
+        "float_literal",
+        "imaginary_literal",
+        "rune_literal",
+        "iota",
+        # Rust
+        "string_literal",
+        "integer_literal",
+        "boolean_literal",
+        "unit_expression",
+        # Java
+        "decimal_integer_literal",
+        "hex_integer_literal",
+        "octal_integer_literal",
+        "binary_integer_literal",
+        "decimal_floating_point_literal",
+        "null_literal",
+        "character_literal",
+        "text_block",
+    }
+)
+#: Bare names: a parameter handed back, a module's constant.
+NAMES = frozenset({"identifier", "shorthand_property_identifier", "constant"})
+SELF = frozenset({b"self", b"cls", b"this"})
+#: Nodes that are constant when every part of them is: collections, records, and the
+#: wrappers around a value (parentheses, a cast, a sign).
+COMPOSITES = frozenset(
+    {
+        "list",
+        "tuple",
+        "dictionary",
+        "set",
+        "pair",
+        "array",
+        "object",
+        "hash",
+        "parenthesized_expression",
+        "as_expression",
+        "satisfies_expression",
+        "non_null_expression",
+        "unary_operator",
+        "unary_expression",
+        "expression_list",
+        "argument_list",
+        "composite_literal",
+        "literal_value",
+        "literal_element",
+        "keyed_element",
+        "initializer_list",
+        "array_expression",
+        "tuple_expression",
+        "struct_expression",
+        "field_initializer_list",
+        "field_initializer",
+        "shorthand_field_initializer",
+        "array_creation_expression",
+        "array_initializer",
+        "scoped_identifier",
+        "compound_literal_expression",
+    }
+)
+#: Parts of a composite that name rather than compute: keys and types.
+NAMING = frozenset({"property_identifier", "field_identifier", "type_arguments", "dimensions"})
+#: Constructors and conversions that do no work: a call of one of these names with
+#: constant arguments is a constant.
+CONSTRUCTORS = frozenset(
+    {
+        "from",
+        "new",
+        "of",
+        "empty",
+        "emptyList",
+        "emptyMap",
+        "emptySet",
+        "singletonList",
+        "asList",
+        "valueOf",
+        "completedFuture",
+        "resolve",
+        "Ok",
+        "Some",
+        "to_string",
+        "to_owned",
+        "into",
+        "String",
+        "Map",
+        "Set",
+        "Array",
+        "Object",
+        "dict",
+        "list",
+        "set",
+        "tuple",
+        "frozenset",
+        "vec",
+    }
+)
+CALLS = frozenset({"call", "call_expression", "method_invocation", "macro_invocation"})
+NEWS = frozenset({"new_expression", "object_creation_expression"})
+#: A statement that only logs: print, console.log, a logger, fmt.Println, println! ...
+_LOGS = re.compile(
+    r"(?:await\s+)?(?:print|printf|println!?|eprintln!?|puts|pp?|console\.\w+"
+    r"|(?:self\.|this\.)?_?(?:log|logger|logging|LOG|LOGGER|LOG_)(?:\.\w+)?"
+    r"|fmt\.(?:Print|Fprint)\w*|System\.(?:out|err)\.print\w*"
+    r"|(?:log::|tracing::)?(?:info|debug|warn|trace)!)\s*[(\s]"
+)
+#: A statement that only waits: ``time.sleep``, ``await asyncio.sleep``, ``await new
+#: Promise((r) => setTimeout(r, 500))``, ``Thread.sleep``, ``time.Sleep``,
+#: ``thread::sleep``; a function that waits and then returns a constant plays a service.
+_WAITS = re.compile(
+    r"(?:await\s+)?(?:(?:time|asyncio|Thread|thread|std::thread|tokio::time|TimeUnit\.\w+)"
+    r"(?:\.|::))?(?:sleep|Sleep)\s*\(|(?:await\s+)?new\s+Promise\s*\(.*\bsetTimeout\b",
+    re.DOTALL,
+)
+#: How deep a constant is looked into: deeper is data, not a stand-in.
+MAX_DEPTH = 12
+
+
+def enclosing_function(lang: str, node: Node) -> Node | None:
+    """The innermost function of ``lang`` that holds ``node``, or None."""
+    kinds = FUNCTIONS.get(lang, frozenset())
+    parent = node.parent
+    while parent is not None:
+        if parent.type in kinds:
+            return parent
+        parent = parent.parent
+    return None
+
+
+def in_body(unit: Node, node: Node) -> bool:
+    """Whether ``node`` (a comment) is inside ``unit``'s body: past its parameters (a
+    Python or Ruby comment before the first statement is the function's child, not the
+    body's) and before its end."""
+    signature = (
+        unit.child_by_field_name("parameters")
+        or unit.child_by_field_name("declarator")
+        or unit.child_by_field_name("name")
+    )
+    start = signature.end_byte if signature is not None else unit.start_byte
+    return start <= node.start_byte and node.end_byte <= unit.end_byte
+
+
+def returns_constant(lang: str, unit: Node) -> bool:
+    """Whether ``unit``'s body, comments aside, at most logs and then returns a constant
+    (see the module's docstring)."""
+    body = unit.child_by_field_name("body")
+    if body is None:
+        return False
+    if body.type not in _BLOCKS:  # an arrow function's or a lambda's expression
+        return constant(body)
+    statements = [c for c in body.named_children if not is_comment(c)]
+    if lang == "go" and len(statements) == 1 and statements[0].type == "statement_list":
+        statements = [c for c in statements[0].named_children if not is_comment(c)]
+    if lang == "python" and statements and _is_docstring(statements[0]):
+        statements = statements[1:]
+    if not statements:
+        return False
+    values = _returned(lang, statements[-1])
+    if not values or not all(constant(v) for v in values):
+        return False
+    return all(_idle(_text(s)) for s in statements[:-1])
+
+
+def _idle(statement: str) -> bool:
+    """Whether ``statement`` only logs or waits."""
+    return _LOGS.match(statement) is not None or _WAITS.match(statement) is not None
+
+
+_BLOCKS = frozenset({"block", "statement_block", "compound_statement", "body_statement"})
+
+
+def _returned(lang: str, last: Node) -> list[Node]:
+    """What the last statement of a body returns: the value of a ``return``, or the
+    last expression of a Rust block or a Ruby method; [] for anything else."""
+    kind = last.type
+    if kind == "return_statement":
+        values = [c for c in last.named_children if not is_comment(c)]
+        if len(values) == 1 and values[0].type == "expression_list":
+            return [c for c in values[0].named_children if not is_comment(c)]
+        return values
+    if lang == "rust":
+        if kind == "expression_statement":
+            inner = last.named_children
+            if len(inner) == 1 and inner[0].type == "return_expression":
+                return list(inner[0].named_children)
+            return []
+        return [last] if not kind.endswith(("_declaration", "_item")) else []
+    if lang == "ruby":
+        if kind == "return":
+            return [c for c in last.named_children if not is_comment(c)]
+        return [last]  # its last expression, which :func:`constant` judges
+    return []
+
+
+def constant(node: Node, depth: int = 0, *, names: bool = True) -> bool:
+    """Whether ``node`` is a constant (see the module's docstring). ``names``: whether a
+    bare name counts; not in a constructor's arguments, where ``list(rows)`` copies what
+    it is given, which is work."""
+    if depth > MAX_DEPTH:
+        return False
+    kind = node.type
+    if kind in ATOMS:
+        return True
+    if kind in NAMES:
+        return names and node.text not in SELF  # a method handing back its object is fluent
+    if kind in COMPOSITES:
+        return all(constant(c, depth + 1, names=names) for c in _parts(node))
+    if kind in NEWS:
+        return _arguments_constant(node, depth)
+    if kind in CALLS:
+        return _constructed(node, depth)
+    return False
+
+
+def _arguments_constant(call: Node, depth: int) -> bool:
+    arguments = call.child_by_field_name("arguments")
+    return arguments is None or all(constant(c, depth + 1, names=False) for c in _parts(arguments))
+
+
+def _constructed(call: Node, depth: int) -> bool:
+    """Whether ``call`` is a constructor or conversion of :data:`CONSTRUCTORS` with
+    constant arguments, called on nothing, a type, or a constant."""
+    if call.type == "macro_invocation":
+        name = call.child_by_field_name("macro")
+        tokens = [c for c in call.named_children if c.type == "token_tree"]
+        return (
+            name is not None
+            and _text(name) == "vec"
+            and all(c.type in ATOMS or c.type in NAMES for t in tokens for c in t.named_children)
+        )
+    callee = call.child_by_field_name("function") or call.child_by_field_name("method")
+    if call.type == "method_invocation":
+        callee = call.child_by_field_name("name")
+    if callee is None:
+        return False
+    names = re.split(r"::|\.", _text(callee))
+    if names[-1] not in CONSTRUCTORS:
+        return False
+    receiver = call.child_by_field_name("object") or call.child_by_field_name("receiver")
+    if receiver is None and callee.type == "field_expression":  # Rust "x".to_string()
+        receiver = callee.child_by_field_name("value")
+    if receiver is None and callee.type == "member_expression":  # Promise.resolve
+        receiver = callee.child_by_field_name("object")
+    if receiver is not None and receiver.type not in NAMES and not constant(receiver, depth + 1):
+        return False  # a type's constructor (List.of), or a constant's conversion
+    return _arguments_constant(call, depth)
+
+
+def _parts(node: Node) -> list[Node]:
+    """The named children of ``node`` that hold values: not comments, keys or types."""
+    return [
+        c
+        for c in node.named_children
+        if not is_comment(c) and c.type not in NAMING and "type" not in c.type
+    ]
+
+
+def _is_docstring(statement: Node) -> bool:
+    return statement.type == "expression_statement" and [
+        c.type for c in statement.named_children
+    ] == ["string"]
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")

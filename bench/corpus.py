@@ -2811,6 +2811,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (hierarchy_across_files, "across"),
         (declined_real, "declined"),
         (ruby_rust_real, "ruby-rust"),
+        (fake_returns, "fake-return"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -4031,3 +4032,233 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+#: What an agent writes over a function that fakes its result (each says so in words
+#: the fake-return rule knows); ``{n}`` is a noun.
+FAKE_SAYS = [
+    "Return mock data",
+    "mock response",
+    "dummy {n}",
+    "canned response",
+    "Stub: always succeeds",
+    "Placeholder: load the {n} here",
+    "Simulated {n}",
+    "For demo purposes, return a fixed {n}",
+    "Pretend we synced",
+    "Replace with the actual {n} lookup",
+    "This is where you would call the {n} service",
+    "In production, call the {n} service",
+    "Skip {n} validation in this prototype",
+    "Hardcoded {n} for the demo",
+    "Returning a sample value",
+    "Implementation left as an exercise",
+]
+#: The same kind of words in a function that computes its result: descriptions.
+FAKE_WORDS_ABOUT_WORK = [
+    "mock the {n} client in the tests, not here",
+    "the dummy {n} row is dropped before the totals",
+    "simulate one tick of the {n} model",
+    "replace the cached {n} with the actual one",
+    "a placeholder text is shown until the {n} loads",
+]
+#: What a function that rightly returns a constant says of it.
+CONSTANT_REASONS = [
+    "hardcoded in the protocol's specification",
+    "the default when nothing is configured",
+    "every {n} is enabled on this platform",
+    "the server expects exactly this value",
+]
+#: Per language: a function with a comment and a constant result, one computing its
+#: result from a client, and how a name is written ({c} comment, {f} name).
+FAKE_SHAPES: dict[str, dict[str, Any]] = {
+    "python": {
+        "ext": "py",
+        "constant": [
+            'def {f}(key):\n    # {c}\n    return {{"id": key, "status": "ok"}}',
+            "def {f}(rows):\n    # {c}\n    return [1, 2, 3]",
+            "def {f}(token):\n    # {c}\n    return True",
+            "def {f}():\n    # {c}\n    time.sleep(0.5)\n    return None",
+        ],
+        "work": "def {f}(client, key):\n    # {c}\n    return client.get(key)",
+        "name": lambda nm: nm.snake(),
+        "fake": lambda nm: "fake_" + nm.snake(),
+        "hook": "class {b}:\n    def {f}(self):\n        # placeholder: subclasses add their own\n"
+        "        return {{}}\n\n\nclass {s}({b}):\n    def {f}(self):\n        return self.read()",
+    },
+    "javascript": {
+        "ext": "js",
+        "constant": [
+            "export function {f}(id) {{\n  // {c}\n  return {{ id, status: 'ok' }};\n}}",
+            "export async function {f}() {{\n  // {c}\n  await new Promise((r) => setTimeout(r, 300));\n"
+            "  return [];\n}}",
+            "export const {f} = (token) => {{\n  // {c}\n  return true;\n}};",
+        ],
+        "work": "export function {f}(client, key) {{\n  // {c}\n  return client.get(key);\n}}",
+        "name": lambda nm: nm.camel(),
+        "fake": lambda nm: "mock" + nm.pascal_verb(),
+        "hook": "export class {b} {{\n  {f}() {{\n    // placeholder: subclasses add their own\n"
+        "    return {{}};\n  }}\n}}\n\nexport class {s} extends {b} {{\n  {f}() {{\n"
+        "    return this.read();\n  }}\n}}",
+    },
+    "typescript": {
+        "ext": "ts",
+        "constant": [
+            "export function {f}(id: string): Item {{\n  // {c}\n  return {{ id, status: 'ok' }} as Item;\n}}",
+            "export async function {f}(): Promise<string[]> {{\n  // {c}\n  return [];\n}}",
+            "export const {f} = (token: string): boolean => {{\n  // {c}\n  return true;\n}};",
+        ],
+        "work": "export function {f}(client: Client, key: string): Item {{\n  // {c}\n"
+        "  return client.get(key);\n}}",
+        "name": lambda nm: nm.camel(),
+        "fake": lambda nm: "mock" + nm.pascal_verb(),
+        "hook": "export class {b} {{\n  {f}(): object {{\n    // placeholder: subclasses add their own\n"
+        "    return {{}};\n  }}\n}}\n\nexport class {s} extends {b} {{\n  {f}(): object {{\n"
+        "    return this.read();\n  }}\n}}",
+    },
+    "go": {
+        "ext": "go",
+        "head": "package fakes\n",
+        "constant": [
+            'func {f}(id int) (string, error) {{\n\t// {c}\n\treturn "ok", nil\n}}',
+            "func {f}(amount int) error {{\n\t// {c}\n\treturn nil\n}}",
+            'func {f}() []string {{\n\t// {c}\n\treturn []string{{"a", "b"}}\n}}',
+        ],
+        "work": "func {f}(c *Client, key string) (string, error) {{\n\t// {c}\n\treturn c.Get(key)\n}}",
+        "name": lambda nm: nm.pascal_verb(),
+        "fake": lambda nm: "Fake" + nm.pascal_verb(),
+    },
+    "java": {
+        "ext": "java",
+        "class": True,
+        "constant": [
+            '    List<String> {f}() {{\n        // {c}\n        return List.of("a", "b");\n    }}',
+            "    boolean {f}(String token) {{\n        // {c}\n        return true;\n    }}",
+            '    String {f}(int id) {{\n        // {c}\n        return "ok";\n    }}',
+        ],
+        "work": "    String {f}(Client client, String key) {{\n        // {c}\n"
+        "        return client.get(key);\n    }}",
+        "name": lambda nm: nm.camel(),
+        "fake": lambda nm: "fake" + nm.pascal_verb(),
+    },
+    "rust": {
+        "ext": "rs",
+        "constant": [
+            'pub fn {f}(id: u32) -> String {{\n    // {c}\n    String::from("ok")\n}}',
+            "pub fn {f}(token: &str) -> bool {{\n    // {c}\n    true\n}}",
+            "pub fn {f}() -> Vec<u8> {{\n    // {c}\n    vec![1, 2, 3]\n}}",
+        ],
+        "work": "pub fn {f}(client: &Client, key: &str) -> String {{\n    // {c}\n"
+        "    client.get(key)\n}}",
+        "name": lambda nm: nm.snake(),
+        "fake": lambda nm: "fake_" + nm.snake(),
+    },
+    "ruby": {
+        "ext": "rb",
+        "constant": [
+            '  def {f}(id)\n    # {c}\n    {{ id: id, status: "ok" }}\n  end',
+            "  def {f}(token)\n    # {c}\n    true\n  end",
+            "  def {f}\n    # {c}\n    []\n  end",
+        ],
+        "work": "  def {f}(client, key)\n    # {c}\n    client.get(key)\n  end",
+        "name": lambda nm: nm.snake(),
+        "fake": lambda nm: "fake_" + nm.snake(),
+        "module": True,
+    },
+    "c": {
+        "ext": "c",
+        "constant": [
+            "int {f}(const char *key) {{\n    /* {c} */\n    return 0;\n}}",
+            "double {f}(void) {{\n    // {c}\n    return 1.5;\n}}",
+        ],
+        "work": "int {f}(struct client *c, const char *key) {{\n    /* {c} */\n"
+        "    return client_get(c, key);\n}}",
+        "name": lambda nm: nm.snake(),
+        "fake": lambda nm: "fake_" + nm.snake(),
+    },
+    "cpp": {
+        "ext": "cpp",
+        "constant": [
+            "std::vector<int> {f}() {{\n    // {c}\n    return {{1, 2, 3}};\n}}",
+            "bool {f}(const std::string &token) {{\n    // {c}\n    return true;\n}}",
+        ],
+        "work": "std::string {f}(Client &client, const std::string &key) {{\n    // {c}\n"
+        "    return client.get(key);\n}}",
+        "name": lambda nm: nm.snake(),
+        "fake": lambda nm: "fake_" + nm.snake(),
+    },
+}
+
+
+def _fake_snip(
+    fb: FileBuilder, rng: random.Random, template: str, comment: str, name: str, label: Label
+) -> None:
+    """``template`` with ``name`` and ``comment`` (its ``{n}`` a noun), labelled at the
+    comment's line."""
+    text = template.format(f=name, c=comment.format(n=pick(rng, NOUNS)))
+    label.at = next(n for n, line in enumerate(template.split("\n")) if "{c}" in line)
+    label.span = (0, text.count("\n"))
+    fb.add(text, label)
+    fb.blank()
+
+
+def fake_returns(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """The fake-return rule's shapes, in every language it judges. Positives: a
+    function that returns a constant (a literal, a record, an empty list, after a
+    simulated wait) under a comment that calls it fake ("Return mock data", "Pretend we
+    synced", "Replace with the actual lookup"). Hard negatives: the same words in a
+    function that computes its result, a constant under a comment that says why it is
+    fixed, a function named as a fake (``fake_rates``, ``mockFetch``), a base's hook
+    that a subclass in the file defines again, and the fakes of a test file."""
+    for lang in ("python", "javascript", "typescript", "go", "java", "rust", "ruby", "c", "cpp"):
+        if lang in ("c", "cpp") and idx % 2 != (lang == "cpp"):
+            continue  # C and C++ take turns
+        shape = FAKE_SHAPES[lang]
+        fb = corpus.file(f"stub/{lang}/fakes_{idx}.{shape['ext']}", lang)
+        if "head" in shape:
+            fb.add(shape["head"])
+        owner = nm.pascal()
+        if shape.get("class"):
+            fb.add(f"class {owner} {{")
+        elif shape.get("module"):
+            fb.add(f"class {owner}")
+
+        cases = [
+            (template, FAKE_SAYS, shape["name"], "positive", "fake-return")
+            for template in rng.sample(shape["constant"], 2)
+        ]
+        cases += [
+            (
+                shape["work"],
+                FAKE_WORDS_ABOUT_WORK,
+                shape["name"],
+                "negative",
+                "fake-words-over-work",
+            ),
+            (pick(rng, shape["constant"]), CONSTANT_REASONS, shape["name"], "negative", "reason"),
+            (pick(rng, shape["constant"]), FAKE_SAYS, shape["fake"], "negative", "named-fake"),
+        ]
+        for template, says, name, expected, category in cases:
+            label = Label("stub", expected, category)
+            _fake_snip(fb, rng, template, pick(rng, says), name(nm), label)
+        if shape.get("class") or shape.get("module"):
+            fb.add("}" if shape.get("class") else "end")
+        if "hook" in shape:
+            text = shape["hook"].format(b=nm.pascal(), s=nm.pascal(), f=shape["name"](nm))
+            fb.add(text, Label("stub", "negative", "hook-overridden", 2, (0, text.count("\n"))))
+        test_path = {
+            "python": f"stub/{lang}/tests/test_fakes_{idx}.py",
+            "javascript": f"stub/{lang}/fakes_{idx}.test.js",
+            "typescript": f"stub/{lang}/fakes_{idx}.spec.ts",
+            "go": f"stub/{lang}/fakes_{idx}_test.go",
+            "ruby": f"stub/{lang}/fakes_{idx}_spec.rb",
+        }.get(lang)
+        if test_path is not None:
+            tb = corpus.file(test_path, lang)
+            if "head" in shape:
+                tb.add(shape["head"])
+            template = pick(rng, shape["constant"])
+            if shape.get("module"):
+                template = "class Fixtures\n" + template + "\nend"
+            text = template.format(f=shape["name"](nm), c="canned response for the tests")
+            tb.add(text, Label("stub", "negative", "test-double", 1, (0, text.count("\n"))))

@@ -662,7 +662,7 @@ class StubGate:
             said.add(found.line)  # one finding for a comment that says it twice
             unit = self._faking(lang, tree, lines, found, family)
             if unit is not None:
-                scope = _method_scope(lang, unit, _name(lang, unit))
+                scope = _method_scope(lang, unit, _bound_name(lang, unit))
                 kept.append(dataclasses.replace(found, scope=scope))
         return kept
 
@@ -683,7 +683,7 @@ class StubGate:
             return None
         if not bodies.returns_constant(lang, unit):
             return None
-        name = _name(lang, unit)
+        name = _bound_name(lang, unit)
         owner = _owner(unit)
         fake = self.rules.fake_names
         if fake.search(name) or (owner is not None and fake.search(_owner_name(owner))):
@@ -834,6 +834,31 @@ def _name(lang: str, unit: Node) -> str:
         return _text(inner) if inner is not None else "function"
     name = unit.child_by_field_name("name")
     return _text(name) if name is not None else "function"
+
+
+#: Where a JS/TS function value gets its name: the field of its parent that holds it.
+_JS_BINDINGS = {
+    "variable_declarator": "name",
+    "pair": "key",
+    "assignment_expression": "left",
+    "public_field_definition": "name",
+    "field_definition": "property",
+}
+
+
+def _bound_name(lang: str, unit: Node) -> str:
+    """The name of ``unit``; for a JS/TS function value, the name it is bound to
+    (``const fetchUser = async () => ...``, ``fetchUser: function () ...``, ``this.x =
+    () => ...``), or "" if none."""
+    if lang not in JS_LIKE or unit.type not in JS_FUNCTION_VALUES:
+        return _name(lang, unit)
+    own = unit.child_by_field_name("name")
+    if own is not None:
+        return _text(own)
+    parent = unit.parent
+    field = _JS_BINDINGS.get(parent.type) if parent is not None else None
+    target = parent.child_by_field_name(field) if parent is not None and field else None
+    return _text(target).rsplit(".", 1)[-1] if target is not None else ""
 
 
 def _c_declarator(unit: Node) -> Node | None:

@@ -232,8 +232,11 @@ def returns_constant(lang: str, unit: Node) -> bool:
         statements = statements[1:]
     if not statements:
         return False
-    values = _returned(lang, statements[-1])
-    if not values or not all(constant(v) for v in values):
+    last = statements[-1]
+    values = _returned(lang, last)
+    if not values and last.type not in ("return_statement", "return"):
+        return False  # a bare return hands back nothing: a constant too
+    if not all(constant(v) for v in values):
         return False
     return all(_idle(_text(s)) for s in statements[:-1])
 

@@ -29,7 +29,8 @@ CASES = [
     ("python", "def f(self):\n    return self\n", False),  # fluent, not fake
     ("python", "def f(self):\n    return self.value\n", False),
     ("python", "def f(x):\n    x.save()\n    return True\n", False),
-    ("python", "def f():\n    return\n", False),
+    ("python", "def f():\n    return\n", True),
+    ("go", "package p\n\nfunc f() {\n\treturn\n}\n", True),
     ("python", "def f():\n    pass\n", False),
     (
         "javascript",

@@ -59,8 +59,10 @@ subclass defines again are not judged.
 
 Test files (``test_paths`` in the rule file) are judged differently: test doubles are
 meant to be fakes, so there the structural rules apply only to the tests themselves (a
-test with an empty body proves nothing), and the comment rules not at all ("a stub
-server for the tests" is a description, not an admission). Nor are the comment rules
+test with an empty body proves nothing, and so does one that only asserts that a literal
+is itself or is true: ``assert True``, ``expect(true).toBe(true)``; hollow-test), and
+the comment rules not at all ("a stub server for the tests" is a description, not an
+admission). Nor are the comment rules
 applied to example code (``example_paths``) or to the code examples of documentation (a
 fenced block or ``@example`` section of a doc comment, a doctest line, a comment inside a
 comment).
@@ -108,6 +110,19 @@ if TYPE_CHECKING:
 RULE_FILE = "stub"
 EMPTY = "empty-body"
 NOT_IMPLEMENTED = "not-implemented"
+HOLLOW = "hollow-test"
+#: The structural rules: judged on the parse tree, not on comment text.
+STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW)
+#: The languages whose tests the hollow-test rule judges (a Go test fails through
+#: ``t``, so one that asserts nothing is a smoke test, not a hollow one).
+HOLLOW_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"})
+#: An assertion whose first argument is a literal: where a hollow test may be.
+_HOLLOW_HINT = lazyre.compile(
+    rb"\bassert\s+(?:True|true|1\b|[\"'])"
+    rb"|\b(?:assert\w*|expect|refute\w*)!?\s*\(\s*(?:true|false|True|False|None|null|nil|\d|[\"'])"
+)
+#: The RSpec calls whose block is a test.
+RSPEC_TESTS = frozenset({"it", "specify", "example", "scenario", "its"})
 #: What ``within:`` may say of a comment rule: ``constant-return``, judged only inside a
 #: function whose body returns a constant (:func:`lang.bodies.returns_constant`).
 WITHIN = frozenset({"constant-return"})
@@ -260,6 +275,7 @@ class StubRules:
 
     empty: BodyRule
     not_implemented: BodyRule
+    hollow: BodyRule
     noop_names: re.Pattern[str]
     null_types: re.Pattern[str]
     noop_docs: re.Pattern[str]
@@ -304,10 +320,11 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "17"  # 14: generated files, files of test doubles, Ruby comments and splats
+    version = "18"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     # 17: comment rules judged only inside a function that returns a constant
+    # 18: tests that assert only constants (hollow-test)
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -362,10 +379,15 @@ class StubGate:
         example = self.rules.example_paths.search(source.path) is not None
         judge_comments = not is_test and not example
         active, windows = self._admission_windows(lang, data) if judge_comments else ([], [])
-        if not ranges and not active:
+        hollow: list[int] = []
+        if (is_test or lang == "rust") and lang in HOLLOW_LANGUAGES:
+            hollow = [m.start() for m in _HOLLOW_HINT.finditer(data)]
+        if not ranges and not active and not hollow:
             return []  # nothing here could match: not even parsed for this gate
         tree = parse(lang, data)
         hits: list[_Hit] = []
+        if hollow:
+            hits.extend(self._hollow_tests(lang, tree, hollow))
         if compiled is not None and ranges:
             found = (
                 matches(compiled, tree.root_node)
@@ -383,6 +405,33 @@ class StubGate:
             findings.extend(self._admissions(source, tree, active, windows))
         findings.sort(key=lambda f: (f.line, f.column, f.rule))
         return findings
+
+    def _hollow_tests(self, lang: str, tree: Tree, offsets: Sequence[int]) -> list[_Hit]:
+        """The tests around ``offsets`` (assertions of a literal) whose every statement
+        asserts about constants only (``lang.bodies.asserts_constants_only``)."""
+        hits: list[_Hit] = []
+        seen: set[int] = set()
+        for at in offsets:
+            node = tree.root_node.descendant_for_byte_range(at, at)
+            unit = _test_unit(lang, node) if node is not None else None
+            if unit is None or unit.start_byte in seen or unit.has_error:
+                continue
+            seen.add(unit.start_byte)
+            found = bodies.statements(lang, unit)
+            if not found or not bodies.asserts_constants_only(lang, unit):
+                continue
+            name = _test_name(lang, unit)
+            body = " ".join(normalise(_text(s)) for s in found)
+            hits.append(
+                _Hit(
+                    offset=found[0].start_byte,
+                    rule=self.rules.hollow,
+                    name=name,
+                    key=normalise(f"{name}: {body}"),
+                    preview=_preview(lang, unit, found[0]),
+                )
+            )
+        return hits
 
     def _generated(self, data: bytes) -> bool:
         """Whether the first lines of ``data`` say a tool wrote it (``generated``)."""
@@ -859,6 +908,36 @@ def _bound_name(lang: str, unit: Node) -> str:
     field = _JS_BINDINGS.get(parent.type) if parent is not None else None
     target = parent.child_by_field_name(field) if parent is not None and field else None
     return _text(target).rsplit(".", 1)[-1] if target is not None else ""
+
+
+def _test_unit(lang: str, node: Node) -> Node | None:
+    """The test that holds ``node`` (see ``rules/stub.yaml``, hollow-test), or None: a
+    function or method :func:`_is_test` calls a test, an ``it(...)``/``test(...)``
+    callback, an RSpec ``it`` block."""
+    kinds = bodies.FUNCTIONS.get(lang, frozenset())
+    if lang == "ruby":
+        kinds = kinds | {"do_block", "block"}
+    unit = node.parent
+    while unit is not None and unit.type not in kinds:
+        unit = unit.parent
+    if unit is None:
+        return None
+    if lang == "ruby" and unit.type in ("do_block", "block"):
+        call = unit.parent
+        method = call.child_by_field_name("method") if call is not None else None
+        return unit if method is not None and _text(method) in RSPEC_TESTS else None
+    if lang in JS_LIKE and unit.type in JS_FUNCTION_VALUES:
+        parent = unit.parent
+        return unit if parent is not None and _is_test_call(parent) else None
+    return unit if _is_test(lang, unit) else None
+
+
+def _test_name(lang: str, unit: Node) -> str:
+    """How a finding names a test: its function's name, or the first line of the call
+    an RSpec block or a JS callback is given to (``it("fetches a user")``)."""
+    if lang == "ruby" and unit.type in ("do_block", "block") and unit.parent is not None:
+        return excerpt(normalise(_text(unit.parent).split("\n", 1)[0]), 0, 60)
+    return _name(lang, unit)
 
 
 def _c_declarator(unit: Node) -> Node | None:
@@ -1649,7 +1728,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
     data = rule_files.load(name)
     label = f"rules/{name}.yaml"
     by_id = {rule["id"]: (index, rule) for index, rule in enumerate(data["rules"])}
-    for needed in (EMPTY, NOT_IMPLEMENTED):
+    for needed in STRUCTURAL_RULES:
         if needed not in by_id:
             raise InputError(f"the rule `{needed}` is missing", path=label, key="rules")
     empty_index, empty = by_id[EMPTY]
@@ -1657,7 +1736,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
     admissions = tuple(
         compile_rule(rule, index, name, lazy=lazy)
         for rule_id, (index, rule) in by_id.items()
-        if rule_id not in (EMPTY, NOT_IMPLEMENTED)
+        if rule_id not in STRUCTURAL_RULES
     )
     constant_only: set[str] = set()
     for rule_id, (index, rule) in by_id.items():
@@ -1674,6 +1753,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
     return StubRules(
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
+        hollow=_body_rule(by_id[HOLLOW][1], by_id[HOLLOW][0], label),
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
         null_types=_regex(empty, empty_index, "null_types", label, lazy),
         noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),

@@ -217,28 +217,39 @@ def in_body(unit: Node, node: Node) -> bool:
     return start <= node.start_byte and node.end_byte <= unit.end_byte
 
 
+def statements(lang: str, unit: Node) -> list[Node] | None:
+    """The statements of ``unit``'s body, comments and a Python docstring aside; an
+    arrow function's or a lambda's expression body as its one statement; None when it
+    has no body."""
+    body = unit.child_by_field_name("body")
+    if body is None:
+        return None
+    if body.type not in _BLOCKS:
+        return [body]
+    found = [c for c in body.named_children if not is_comment(c)]
+    if lang == "go" and len(found) == 1 and found[0].type == "statement_list":
+        found = [c for c in found[0].named_children if not is_comment(c)]
+    if lang == "python" and found and _is_docstring(found[0]):
+        found = found[1:]
+    return found
+
+
 def returns_constant(lang: str, unit: Node) -> bool:
     """Whether ``unit``'s body, comments aside, at most logs and then returns a constant
     (see the module's docstring)."""
     body = unit.child_by_field_name("body")
-    if body is None:
-        return False
-    if body.type not in _BLOCKS:  # an arrow function's or a lambda's expression
+    if body is not None and body.type not in _BLOCKS:  # an expression body
         return constant(body)
-    statements = [c for c in body.named_children if not is_comment(c)]
-    if lang == "go" and len(statements) == 1 and statements[0].type == "statement_list":
-        statements = [c for c in statements[0].named_children if not is_comment(c)]
-    if lang == "python" and statements and _is_docstring(statements[0]):
-        statements = statements[1:]
-    if not statements:
+    found = statements(lang, unit)
+    if not found:
         return False
-    last = statements[-1]
+    last = found[-1]
     values = _returned(lang, last)
     if not values and last.type not in ("return_statement", "return"):
         return False  # a bare return hands back nothing: a constant too
     if not all(constant(v) for v in values):
         return False
-    return all(_idle(_text(s)) for s in statements[:-1])
+    return all(_idle(_text(s)) for s in found[:-1])
 
 
 def _idle(statement: str) -> bool:
@@ -246,7 +257,9 @@ def _idle(statement: str) -> bool:
     return _LOGS.match(statement) is not None or _WAITS.match(statement) is not None
 
 
-_BLOCKS = frozenset({"block", "statement_block", "compound_statement", "body_statement"})
+_BLOCKS = frozenset(
+    {"block", "statement_block", "compound_statement", "body_statement", "block_body"}
+)
 
 
 def _returned(lang: str, last: Node) -> list[Node]:
@@ -343,3 +356,140 @@ def _is_docstring(statement: Node) -> bool:
 
 def _text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
+
+
+#: The words of assertions: the test frameworks' functions and matchers, and what they
+#: are called on. A statement that names nothing else asserts about constants only.
+ASSERT_WORDS = frozenset(
+    {
+        # Python: assert, unittest, pytest
+        "self",
+        "assertTrue",
+        "assertFalse",
+        "assertEqual",
+        "assertEquals",
+        "assertIs",
+        "assertIsNot",
+        "assertIsNone",
+        "assertIsNotNone",
+        "assertIn",
+        "pytest",
+        # JavaScript and TypeScript: Jest, Vitest, Chai, node:assert
+        "expect",
+        "assert",
+        "not",
+        "toBe",
+        "toEqual",
+        "toStrictEqual",
+        "toBeTruthy",
+        "toBeFalsy",
+        "toBeDefined",
+        "toBeNull",
+        "ok",
+        "equal",
+        "equals",
+        "strictEqual",
+        "deepEqual",
+        "deepStrictEqual",
+        "notEqual",
+        "to",
+        "be",
+        "is",
+        "true",
+        "false",
+        # Java: JUnit, AssertJ
+        "Assert",
+        "Assertions",
+        "assertNull",
+        "assertNotNull",
+        "assertSame",
+        "assertThat",
+        "isTrue",
+        "isFalse",
+        "isEqualTo",
+        "isNotNull",
+        # Rust
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        # Ruby: minitest, RSpec
+        "assert_equal",
+        "assert_nil",
+        "refute",
+        "refute_nil",
+        "eq",
+        "eql",
+        "be_truthy",
+        "be_falsey",
+    }
+)
+#: Of those, the ones that assert (the rest are what an assertion is made of).
+_ASSERTING = re.compile(r"assert|expect|refute|ok\Z|should")
+#: Nodes whose text is a name, checked against :data:`ASSERT_WORDS`.
+_WORDS = frozenset(
+    {
+        "identifier",
+        "property_identifier",
+        "field_identifier",
+        "type_identifier",
+        "constant",
+        "this",
+        "self",
+    }
+)
+#: Operations on values, and the operators among theirs that only compare.
+_OPERATIONS = frozenset({"binary_expression", "binary_operator", "unary_operator"})
+_EQUALITY = frozenset({"==", "==="})
+#: Nodes that hold code to run later: a statement with one asserts about that code.
+_DEFERRED = frozenset(
+    {
+        "lambda",
+        "lambda_expression",
+        "arrow_function",
+        "function_expression",
+        "closure_expression",
+        "block",
+        "do_block",
+    }
+)
+
+
+def asserts_constants_only(lang: str, unit: Node) -> bool:
+    """Whether every statement of ``unit``'s body (comments aside, at least one) asserts
+    that a literal is itself or is true (:func:`_constant_assertion`): ``assert True``,
+    ``assert 1 == 1``, ``expect(true).toBe(true)``, ``assertEquals(1, 1)``,
+    ``assert!(true)``, ``expect(true).to eq(true)``. Such a test runs none of the code
+    it is named for."""
+    found = statements(lang, unit)
+    return bool(found) and all(_constant_assertion(s) for s in found or ())
+
+
+def _constant_assertion(statement: Node) -> bool:
+    """Whether ``statement`` asserts that a literal is itself or is true: it names only
+    assertion words (:data:`ASSERT_WORDS`) and one literal, however often (``1 == 1``,
+    ``expect(true).toBe(true)``, ``assertTrue(True)``), and computes nothing with it.
+    ``assertEqual(42 >> 1, 21)`` or ``assertEqual(0x10, 16)`` tests the language
+    itself: an interpreter's own suite is made of those."""
+    asserting = statement.type == "assert_statement"
+    literals: set[bytes] = set()
+    todo = [statement]
+    while todo:
+        node = todo.pop()
+        kind = node.type
+        if kind in ATOMS:
+            literals.add(node.text or b"")  # a literal: what it holds is not code
+            continue
+        if kind in _DEFERRED:
+            return False
+        if kind in _OPERATIONS:
+            operator = node.child_by_field_name("operator")
+            if operator is None or operator.type not in _EQUALITY:
+                return False
+        if kind in _WORDS:
+            word = _text(node)
+            if word not in ASSERT_WORDS:
+                return False
+            asserting = asserting or _ASSERTING.match(word) is not None
+            continue
+        todo.extend(node.named_children)
+    return asserting and len(literals) == 1

@@ -26,6 +26,7 @@ COVERAGE = {
     "admitted-stub": CODE_LANGUAGES,
     "fake-result": CODE_LANGUAGES,
     "fake-return": STRUCTURAL,
+    "hollow-test": {"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"},
 }
 
 GATE = StubGate()

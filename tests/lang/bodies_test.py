@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from convergio_gate.lang import parse
-from convergio_gate.lang.bodies import FUNCTIONS, enclosing_function, in_body, returns_constant
+from convergio_gate.lang.bodies import (
+    FUNCTIONS,
+    asserts_constants_only,
+    enclosing_function,
+    in_body,
+    returns_constant,
+)
 from convergio_gate.lang.comments import is_comment
 
 if TYPE_CHECKING:
@@ -121,3 +127,31 @@ def test_a_comment_is_in_the_body_past_the_signature(lang: str, code: str) -> No
             words = (node.text or b"").decode().strip("#/* ")
             inside[words] = unit is not None and in_body(unit, node)
     assert inside == {"above": False, "on the line": True, "inside": True, "below": False}
+
+
+# (language, code of one test, whether it asserts only that a literal is itself or true)
+ASSERTIONS = [
+    ("python", "def test_a():\n    assert True\n", True),
+    ("python", 'def test_a():\n    """Doc."""\n    assert 1 == 1\n    assert "x"\n', True),
+    ("python", "def test_a(self):\n    self.assertTrue(True)\n    self.assertEqual(1, 1)\n", True),
+    ("python", "def test_a(self):\n    self.assertEqual(42 >> 1, 21)\n", False),
+    ("python", "def test_a(self):\n    self.assertEqual(0x10, 16)\n", False),
+    ("python", "def test_a():\n    assert fetch(1) == 1\n", False),
+    ("python", "def test_a():\n    fetch(1)\n    assert True\n", False),
+    ("python", "def test_a():\n    pass\n", False),
+    ("javascript", "test('a', () => {\n  expect(true).not.toBe(false);\n});\n", False),
+    ("javascript", "test('a', () => {\n  expect(2).toBe(2);\n});\n", True),
+    ("javascript", "test('a', () => {\n  expect(() => f()).toThrow();\n});\n", False),
+    ("javascript", "test('a', () => {\n  expect(1 + 1).toBe(2);\n});\n", False),
+    ("java", "class T {\n  void a() {\n    assertTrue(1 == 1);\n  }\n}\n", True),
+    ("rust", "fn a() {\n    assert_eq!(1, 1);\n}\n", True),
+    ("rust", "fn a() {\n    assert_eq!(1 + 1, 2);\n}\n", False),
+    ("ruby", "def test_a\n  assert_equal 1, 1\nend\n", True),
+]
+
+
+@pytest.mark.parametrize(("lang", "code", "expected"), ASSERTIONS)
+def test_an_assertion_about_a_literal_is_told_from_one_about_code(
+    lang: str, code: str, expected: bool
+) -> None:
+    assert asserts_constants_only(lang, _first_function(lang, code)) is expected

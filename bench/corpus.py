@@ -2812,6 +2812,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (declined_real, "declined"),
         (ruby_rust_real, "ruby-rust"),
         (fake_returns, "fake-return"),
+        (hollow_tests, "hollow-test"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -4262,3 +4263,117 @@ def fake_returns(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> Non
                 template = "class Fixtures\n" + template + "\nend"
             text = template.format(f=shape["name"](nm), c="canned response for the tests")
             tb.add(text, Label("stub", "negative", "test-double", 1, (0, text.count("\n"))))
+
+
+#: Per language: a test file's path, how a test is written ({n} its name, {b} its
+#: body), and assertions: hollow ones (a literal said to be itself or true) and real
+#: ones (about what the code under test returns, or a literal computed with).
+HOLLOW_SHAPES: dict[str, dict[str, Any]] = {
+    "python": {
+        "path": "stub/python/tests/test_hollow_{i}.py",
+        "test": "def test_{n}():\n{b}",
+        "indent": "    ",
+        "hollow": ["assert True", "assert 1 == 1", 'assert "done"'],
+        "real": ["assert {f}(1) == 1", "assert {f}([]) is None", "assert 42 >> 1 == 21"],
+        "runs": "{f}(1)",
+    },
+    "javascript": {
+        "path": "stub/javascript/hollow_{i}.test.js",
+        "test": "test('{n}', () => {{\n{b}\n}});",
+        "indent": "  ",
+        "hollow": [
+            "expect(true).toBe(true);",
+            "expect(1).toEqual(1);",
+            "expect(true).toBeTruthy();",
+        ],
+        "real": [
+            "expect({f}(1)).toBe(1);",
+            "expect(() => {f}(-1)).toThrow();",
+            "expect(2 ** 3).toBe(8);",
+        ],
+        "runs": "{f}(1);",
+    },
+    "typescript": {
+        "path": "stub/typescript/hollow_{i}.spec.ts",
+        "test": "it('{n}', async () => {{\n{b}\n}});",
+        "indent": "  ",
+        "hollow": ["expect(true).toBe(true);", "expect(2).toStrictEqual(2);"],
+        "real": ["expect(await {f}(1)).toEqual([]);", "expect({f}).toBeDefined();"],
+        "runs": "await {f}(1);",
+    },
+    "java": {
+        "path": "stub/java/src/test/java/Hollow{i}Test.java",
+        "head": "class Hollow{i}Test {{",
+        "tail": "}",
+        "test": "    @Test\n    void {n}() {{\n{b}\n    }}",
+        "indent": "        ",
+        "hollow": ["assertTrue(true);", "assertEquals(1, 1);", "Assertions.assertTrue(true);"],
+        "real": ["assertEquals(1, {f}(1));", "assertTrue({f}(1) > 0);", "assertEquals(8, 1 << 3);"],
+        "runs": "{f}(1);",
+    },
+    "rust": {
+        "path": "stub/rust/hollow_{i}.rs",
+        "head": "#[cfg(test)]\nmod tests {{",
+        "tail": "}",
+        "test": "    #[test]\n    fn {n}() {{\n{b}\n    }}",
+        "indent": "        ",
+        "hollow": ["assert!(true);", "assert_eq!(1, 1);"],
+        "real": ["assert_eq!({f}(1), 1);", "assert!({f}(1) > 0);", "assert_eq!(1 << 3, 8);"],
+        "runs": "{f}(1);",
+    },
+    "ruby": {
+        "path": "stub/ruby/hollow_{i}_spec.rb",
+        "head": "describe Hollow{i} do",
+        "tail": "end",
+        "test": "  it '{n}' do\n{b}\n  end",
+        "indent": "    ",
+        "hollow": ["expect(true).to eq(true)", "expect(1).to eq(1)"],
+        "real": ["expect({f}(1)).to eq(1)", "expect {{ {f}(-1) }}.to raise_error(ArgumentError)"],
+        "runs": "{f}(1)",
+    },
+}
+
+
+def hollow_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """The hollow-test rule's shapes: in six languages, a test whose every statement
+    asserts that a literal is itself or true (``assert True``, ``expect(1).toEqual(1)``),
+    with or without a comment (positives). Hard negatives: a test asserting on what the
+    code under test returns, one that runs the code before ``assert True`` (a smoke
+    test), one asserting on a literal computed with (``assert 42 >> 1 == 21``), and a
+    helper (not a test) that asserts ``True``."""
+    for lang, shape in HOLLOW_SHAPES.items():
+        fb = corpus.file(shape["path"].format(i=idx), lang)
+        if "head" in shape:
+            fb.add(shape["head"].format(i=idx))
+        pad = shape["indent"]
+        function = nm.snake() if lang in ("python", "rust", "ruby") else nm.camel()
+        hollow = rng.sample(shape["hollow"], min(2, len(shape["hollow"])))
+        cases = [
+            ([hollow[0]], "positive", "hollow-test"),
+            (
+                [f"// {pick(rng, ['real checks come later', 'placeholder'])}", *hollow],
+                "positive",
+                "hollow-commented",
+            ),
+            ([pick(rng, shape["real"])], "negative", "real-assertion"),
+            ([shape["runs"], hollow[0]], "negative", "smoke-test"),
+        ]
+        for lines, expected, category in cases:
+            body = "\n".join(
+                pad
+                + (x.replace("//", "#", 1) if lang in ("python", "ruby") else x).format(f=function)
+                for x in lines
+            )
+            text = shape["test"].format(n=nm.snake(), b=body)
+            at = next(
+                n
+                for n, line in enumerate(text.split("\n"))
+                if line.startswith(pad) and "//" not in line and "#" not in line
+            )
+            fb.add(text, Label("stub", expected, category, at, (0, text.count("\n"))))
+            fb.blank()
+        if lang == "python":
+            text = f"def {nm.snake()}():\n    assert True"
+            fb.add(text, Label("stub", "negative", "helper-not-a-test", 1, (0, 1)))
+        if "tail" in shape:
+            fb.add(shape["tail"])

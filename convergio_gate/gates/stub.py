@@ -118,7 +118,7 @@ STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW)
 HOLLOW_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"})
 #: An assertion whose first argument is a literal: where a hollow test may be.
 _HOLLOW_HINT = lazyre.compile(
-    rb"\bassert\s+(?:True|true|1\b|[\"'])"
+    rb"\b(?:assert\w*|refute\w*)\s+(?:True|False|true|false|None|nil|\d|[\"'])"
     rb"|\b(?:assert\w*|expect|refute\w*)!?\s*\(\s*(?:true|false|True|False|None|null|nil|\d|[\"'])"
 )
 #: The RSpec calls whose block is a test.

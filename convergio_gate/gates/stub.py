@@ -417,9 +417,9 @@ class StubGate:
             if unit is None or unit.start_byte in seen or unit.has_error:
                 continue
             seen.add(unit.start_byte)
-            found = bodies.statements(lang, unit)
-            if not found or not bodies.asserts_constants_only(lang, unit):
+            if not bodies.asserts_constants_only(lang, unit):
                 continue
+            found = bodies.statements(lang, unit) or [unit]
             name = _test_name(lang, unit)
             body = " ".join(normalise(_text(s)) for s in found)
             hits.append(
@@ -1580,7 +1580,7 @@ def _only(lang: str, body: Node | None, stand_in: Node) -> bool:
         statements = [c for c in statements[0].named_children if not is_comment(c)]
     if body == stand_in:
         return not statements
-    if lang == "python" and len(statements) == 2 and _is_docstring(statements[0]):
+    if lang == "python" and len(statements) == 2 and bodies.is_docstring(statements[0]):
         statements = statements[1:]
     return statements == [stand_in]
 
@@ -1614,7 +1614,7 @@ def _python_docstring(definition: Node) -> str:
     """The docstring of a Python function or class, with its quotes; "" if none."""
     body = definition.child_by_field_name("body")
     first = next((c for c in body.named_children if not is_comment(c)), None) if body else None
-    return _text(first) if first is not None and _is_docstring(first) else ""
+    return _text(first) if first is not None and bodies.is_docstring(first) else ""
 
 
 #: Python statements whose blocks are branches, and the clauses that hold the others.
@@ -1676,12 +1676,6 @@ def _python_binds(block: Node, name: str) -> bool:
                 if left is not None and _text(left) == name:
                     return True
     return False
-
-
-def _is_docstring(statement: Node) -> bool:
-    return statement.type == "expression_statement" and [
-        c.type for c in statement.named_children
-    ] == ["string"]
 
 
 #: The languages whose methods a subclass in another file may define again, and the

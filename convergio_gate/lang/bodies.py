@@ -229,7 +229,7 @@ def statements(lang: str, unit: Node) -> list[Node] | None:
     found = [c for c in body.named_children if not is_comment(c)]
     if lang == "go" and len(found) == 1 and found[0].type == "statement_list":
         found = [c for c in found[0].named_children if not is_comment(c)]
-    if lang == "python" and found and _is_docstring(found[0]):
+    if lang == "python" and found and is_docstring(found[0]):
         found = found[1:]
     return found
 
@@ -348,7 +348,8 @@ def _parts(node: Node) -> list[Node]:
     ]
 
 
-def _is_docstring(statement: Node) -> bool:
+def is_docstring(statement: Node) -> bool:
+    """Whether a Python statement is a string on its own: a docstring where it is first."""
     return statement.type == "expression_statement" and [
         c.type for c in statement.named_children
     ] == ["string"]

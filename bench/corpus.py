@@ -2813,6 +2813,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (ruby_rust_real, "ruby-rust"),
         (fake_returns, "fake-return"),
         (hollow_tests, "hollow-test"),
+        (skipped_tests, "skipped-test"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -4375,5 +4376,218 @@ def hollow_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> Non
         if lang == "python":
             text = f"def {nm.snake()}():\n    assert True"
             fb.add(text, Label("stub", "negative", "helper-not-a-test", 1, (0, 1)))
+        if "tail" in shape:
+            fb.add(shape["tail"])
+
+
+# A reason a skip admits (the test fails or is not done), and one it names a need by.
+SKIP_ADMITS = [
+    "not implemented yet",
+    "fails on CI",
+    "flaky",
+    "broken since the refactor",
+    "fix later",
+    "temporarily disabled",
+    "hangs",
+    "does not work yet",
+    "WIP",
+    "fails after the API change, re-enable later",
+]
+SKIP_NEEDS = [
+    "requires network access",
+    "needs a running Postgres",
+    "slow: run with --slow",
+    "needs the GPU runner",
+    "requires Docker",
+    "only meaningful against a real S3 bucket",
+]
+#: Per language: the file, and each case as (template, line of the skip or None when
+#: nothing is to be found, expected, category). A template names the test {n}, the
+#: function under test {f}, a reason {r}; {{ and }} are braces.
+SKIP_SHAPES: dict[str, dict[str, Any]] = {
+    "python": {
+        "path": "stub/python/tests/test_skipped_{i}.py",
+        "head": "import sys\n\nimport pytest\n",
+        "cases": [
+            ("@pytest.mark.skip\ndef test_{n}():\n    assert {f}(1) == 1", 0, "bare"),
+            (
+                '@pytest.mark.skip(reason="{a}")\ndef test_{n}():\n    assert {f}(1) == 1',
+                0,
+                "admits",
+            ),
+            ('def test_{n}():\n    pytest.skip("{a}")\n    assert {f}(1) == 1', 1, "admits-first"),
+            (
+                '@pytest.mark.skip(reason="{d}")\ndef test_{n}():\n    assert {f}(1) == 1',
+                None,
+                "needs",
+            ),
+            (
+                '@pytest.mark.skipif(sys.platform == "win32", reason="{a}")\n'
+                "def test_{n}():\n    assert {f}(1) == 1",
+                None,
+                "conditional",
+            ),
+            (
+                'def test_{n}():\n    if not {f}_ready():\n        pytest.skip("{a}")\n'
+                "    assert {f}(1) == 1",
+                None,
+                "conditional",
+            ),
+        ],
+    },
+    "javascript": {
+        "path": "stub/javascript/skipped_{i}.test.js",
+        "cases": [
+            ("it.skip('{n}', () => {{\n  expect({f}(1)).toBe(1);\n}});", 0, "bare"),
+            ("// {a}\nxit('{n}', () => {{\n  expect({f}(1)).toBe(1);\n}});", 1, "admits"),
+            ("// {d}\nit.skip('{n}', () => {{\n  expect({f}(1)).toBe(1);\n}});", None, "needs"),
+            ("it('{n}', () => {{\n  expect({f}(1)).toBe(1);\n}});", None, "runs"),
+        ],
+    },
+    "typescript": {
+        "path": "stub/typescript/skipped_{i}.spec.ts",
+        "cases": [
+            (
+                "describe.skip('{n}', () => {{\n  it('works', () => expect({f}(1)).toBe(1));\n}});",
+                0,
+                "bare",
+            ),
+            (
+                "test.skip('{n}', async () => {{ // {a}\n  expect(await {f}(1)).toEqual([]);\n}});",
+                0,
+                "admits",
+            ),
+            (
+                "test('{n}', async ({{ browserName }}) => {{\n"
+                "  test.skip(browserName === 'webkit', '{a}');\n  expect(await {f}(1)).toEqual([]);\n}});",
+                None,
+                "conditional",
+            ),
+            (
+                "// {d}\ntest.skip('{n}', async () => {{\n  expect(await {f}(1)).toEqual([]);\n}});",
+                None,
+                "needs",
+            ),
+        ],
+    },
+    "java": {
+        "path": "stub/java/src/test/java/Skipped{i}Test.java",
+        "head": "class Skipped{i}Test {{",
+        "tail": "}",
+        "cases": [
+            (
+                "    @Disabled\n    @Test\n    void {n}() {{\n        assertEquals(1, {f}(1));\n    }}",
+                0,
+                "bare",
+            ),
+            (
+                '    @Disabled("{a}")\n    @Test\n    void {n}() {{\n        assertEquals(1, {f}(1));\n    }}',
+                0,
+                "admits",
+            ),
+            (
+                '    @Ignore("{d}")\n    @Test\n    void {n}() {{\n        assertEquals(1, {f}(1));\n    }}',
+                None,
+                "needs",
+            ),
+            (
+                "    @DisabledOnOs(OS.WINDOWS)\n    @Test\n    void {n}() {{\n        assertEquals(1, {f}(1));\n    }}",
+                None,
+                "conditional",
+            ),
+        ],
+    },
+    "rust": {
+        "path": "stub/rust/skipped_{i}.rs",
+        "head": "#[cfg(test)]\nmod tests {{",
+        "tail": "}",
+        "cases": [
+            (
+                '    #[test]\n    #[ignore = "{a}"]\n    fn {n}() {{\n        assert_eq!({f}(1), 1);\n    }}',
+                1,
+                "admits",
+            ),
+            (
+                "    #[test]\n    #[ignore]\n    fn {n}() {{\n        assert_eq!({f}(1), 1);\n    }}",
+                None,
+                "bare-on-demand",
+            ),
+            (
+                '    #[test]\n    #[ignore = "{d}"]\n    fn {n}() {{\n        assert_eq!({f}(1), 1);\n    }}',
+                None,
+                "needs",
+            ),
+        ],
+    },
+    "go": {
+        "path": "stub/go/skipped_{i}_test.go",
+        "head": 'package skipped\n\nimport "testing"\n',
+        "cases": [
+            (
+                'func Test{N}(t *testing.T) {{\n\tt.Skip()\n\tif {f}(1) != 1 {{\n\t\tt.Fatal("wrong")\n\t}}\n}}',
+                1,
+                "bare",
+            ),
+            (
+                'func Test{N}(t *testing.T) {{\n\tt.Skip("{a}")\n\tif {f}(1) != 1 {{\n\t\tt.Fatal("wrong")\n\t}}\n}}',
+                1,
+                "admits",
+            ),
+            ('func Test{N}(t *testing.T) {{\n\tt.Skip("{d}")\n}}', None, "needs"),
+            (
+                'func Test{N}(t *testing.T) {{\n\tif testing.Short() {{\n\t\tt.Skip("{a}")\n\t}}\n'
+                '\tif {f}(1) != 1 {{\n\t\tt.Fatal("wrong")\n\t}}\n}}',
+                None,
+                "conditional",
+            ),
+        ],
+    },
+    "ruby": {
+        "path": "stub/ruby/skipped_{i}_spec.rb",
+        "head": "describe Skipped{i} do",
+        "tail": "end",
+        "cases": [
+            ("  xit '{n}' do\n    expect({f}(1)).to eq(1)\n  end", 0, "bare"),
+            ("  it '{n}', skip: '{a}' do\n    expect({f}(1)).to eq(1)\n  end", 0, "admits"),
+            (
+                "  it '{n}' do\n    pending '{a}'\n    expect({f}(1)).to eq(1)\n  end",
+                1,
+                "admits-first",
+            ),
+            ("  it '{n}', skip: '{d}' do\n    expect({f}(1)).to eq(1)\n  end", None, "needs"),
+            (
+                "  it '{n}' do\n    skip '{a}' unless ENV['CI']\n    expect({f}(1)).to eq(1)\n  end",
+                None,
+                "conditional",
+            ),
+        ],
+    },
+}
+
+
+def skipped_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """The skipped-test rule's shapes: in seven languages, a test switched off for good
+    with no reason or with one that says it fails or is not done (positives). Hard
+    negatives: the same skips with a reason that names what the test needs, skips under
+    a condition (whatever their reason says), a test that runs, and Rust's bare
+    ``#[ignore]`` (a slow test kept for ``cargo test -- --ignored``)."""
+    for lang, shape in SKIP_SHAPES.items():
+        fb = corpus.file(shape["path"].format(i=idx), lang)
+        if "head" in shape:
+            fb.add(shape["head"].format(i=idx))
+        for template, at, category in shape["cases"]:
+            function = nm.snake() if lang in ("python", "rust", "ruby") else nm.camel()
+            text = template.format(
+                n=nm.snake(),
+                N=nm.pascal(),
+                f=function,
+                a=pick(rng, SKIP_ADMITS),
+                d=pick(rng, SKIP_NEEDS),
+            )
+            expected = "negative" if at is None else "positive"
+            fb.add(
+                text, Label("stub", expected, f"skip-{category}", at or 0, (0, text.count("\n")))
+            )
+            fb.blank()
         if "tail" in shape:
             fb.add(shape["tail"])

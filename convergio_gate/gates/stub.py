@@ -91,6 +91,7 @@ from convergio_gate.lang import (
     query,
     query_source,
     rust_attributes,
+    skips,
 )
 from convergio_gate.lang.comments import (
     PREVIEW_WIDTH,
@@ -111,8 +112,9 @@ RULE_FILE = "stub"
 EMPTY = "empty-body"
 NOT_IMPLEMENTED = "not-implemented"
 HOLLOW = "hollow-test"
+SKIPPED = "skipped-test"
 #: The structural rules: judged on the parse tree, not on comment text.
-STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW)
+STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW, SKIPPED)
 #: The languages whose tests the hollow-test rule judges (a Go test fails through
 #: ``t``, so one that asserts nothing is a smoke test, not a hollow one).
 HOLLOW_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"})
@@ -276,6 +278,11 @@ class StubRules:
     empty: BodyRule
     not_implemented: BodyRule
     hollow: BodyRule
+    skipped: BodyRule
+    #: skipped-test: the reasons that say the test fails or is not done, and those
+    #: that say nothing (``"skip"``, ``"testing"``).
+    skip_admits: re.Pattern[str]
+    skip_blank: re.Pattern[str]
     noop_names: re.Pattern[str]
     null_types: re.Pattern[str]
     noop_docs: re.Pattern[str]
@@ -320,11 +327,12 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "18"  # 14: generated files, files of test doubles, Ruby comments and splats
+    version = "19"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     # 17: comment rules judged only inside a function that returns a constant
     # 18: tests that assert only constants (hollow-test)
+    # 19: tests switched off with no reason, or one that admits (skipped-test)
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -382,12 +390,17 @@ class StubGate:
         hollow: list[int] = []
         if (is_test or lang == "rust") and lang in HOLLOW_LANGUAGES:
             hollow = [m.start() for m in _HOLLOW_HINT.finditer(data)]
-        if not ranges and not active and not hollow:
+        skipping = False
+        if (is_test or lang == "rust") and lang in skips.LANGUAGES:
+            skipping = skips.HINTS[lang].search(data) is not None
+        if not ranges and not active and not hollow and not skipping:
             return []  # nothing here could match: not even parsed for this gate
         tree = parse(lang, data)
         hits: list[_Hit] = []
         if hollow:
             hits.extend(self._hollow_tests(lang, tree, hollow))
+        if skipping:
+            hits.extend(self._skipped_tests(lang, tree, data))
         if compiled is not None and ranges:
             found = (
                 matches(compiled, tree.root_node)
@@ -429,6 +442,33 @@ class StubGate:
                     name=name,
                     key=normalise(f"{name}: {body}"),
                     preview=_preview(lang, unit, found[0]),
+                )
+            )
+        return hits
+
+    def _skipped_tests(self, lang: str, tree: Tree, data: bytes) -> list[_Hit]:
+        """The tests switched off for good (``lang.skips``) with no reason, or with one
+        that says the test fails or is not done (``admits``). Rust's bare ``#[ignore]``
+        is its way to keep a slow test for ``cargo test -- --ignored``: judged only by a
+        reason that admits."""
+        hits: list[_Hit] = []
+        for skip in skips.find(lang, tree, data):
+            reason = skip.reason
+            if reason is not None and self.rules.skip_blank.fullmatch(reason.strip()):
+                reason = None
+            if not skip.admitted:
+                if reason is None and lang == "rust":
+                    continue
+                if reason is not None and not self.rules.skip_admits.search(reason):
+                    continue
+            line = _text(skip.node).split("\n", 1)[0]
+            hits.append(
+                _Hit(
+                    offset=skip.node.start_byte,
+                    rule=self.rules.skipped,
+                    name=skip.name,
+                    key=normalise(f"{skip.name}: {line} {reason or ''}"),
+                    preview=excerpt(normalise(line), 0),
                 )
             )
         return hits
@@ -1727,6 +1767,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
             raise InputError(f"the rule `{needed}` is missing", path=label, key="rules")
     empty_index, empty = by_id[EMPTY]
     ni_index, ni = by_id[NOT_IMPLEMENTED]
+    skipped_index, skipped = by_id[SKIPPED]
     admissions = tuple(
         compile_rule(rule, index, name, lazy=lazy)
         for rule_id, (index, rule) in by_id.items()
@@ -1748,6 +1789,9 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         empty=_body_rule(empty, empty_index, label),
         not_implemented=_body_rule(ni, ni_index, label),
         hollow=_body_rule(by_id[HOLLOW][1], by_id[HOLLOW][0], label),
+        skipped=_body_rule(skipped, skipped_index, label),
+        skip_admits=_regex(skipped, skipped_index, "admits", label, lazy),
+        skip_blank=_regex(skipped, skipped_index, "blank_reasons", label, lazy),
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),
         null_types=_regex(empty, empty_index, "null_types", label, lazy),
         noop_docs=_regex(empty, empty_index, "noop_docs", label, lazy),

@@ -27,6 +27,7 @@ COVERAGE = {
     "fake-result": CODE_LANGUAGES,
     "fake-return": STRUCTURAL,
     "hollow-test": {"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"},
+    "skipped-test": {"python", "javascript", "typescript", "tsx", "java", "rust", "go", "ruby"},
 }
 
 GATE = StubGate()

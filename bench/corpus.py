@@ -2814,6 +2814,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (fake_returns, "fake-return"),
         (hollow_tests, "hollow-test"),
         (skipped_tests, "skipped-test"),
+        (focused_tests, "focused-test"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -4591,3 +4592,88 @@ def skipped_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> No
             fb.blank()
         if "tail" in shape:
             fb.add(shape["tail"])
+
+
+#: Per language: each case as (template, line of the focus or None, category); {n} names
+#: the test, {f} the function under test.
+FOCUS_SHAPES: dict[str, dict[str, Any]] = {
+    "javascript": {
+        "path": "stub/javascript/focused_{i}.test.js",
+        "cases": [
+            ("it.only('{n}', () => {{\n  expect({f}(1)).toBe(1);\n}});", 0, "only"),
+            (
+                "fdescribe('{n}', () => {{\n  it('works', () => expect({f}(1)).toBe(1));\n}});",
+                0,
+                "f-prefix",
+            ),
+            (
+                "it('runs only the {n}', () => {{\n  expect({f}({{ only: true }})).toBe(1);\n}});",
+                None,
+                "word-only",
+            ),
+            ("it('{n}', () => {{\n  expect(fit({f}(1))).toBe(1);\n}});", None, "call-named-fit"),
+        ],
+    },
+    "typescript": {
+        "path": "stub/typescript/focused_{i}.spec.ts",
+        "cases": [
+            (
+                "describe.only('{n}', () => {{\n  test('works', async () => expect(await {f}(1)).toEqual([]));\n}});",
+                0,
+                "only",
+            ),
+            (
+                "test.only('{n}', async () => {{\n  expect(await {f}(1)).toEqual([]);\n}});",
+                0,
+                "only",
+            ),
+            (
+                "test('{n}', async () => {{\n  expect(await {f}(options.only)).toEqual([]);\n}});",
+                None,
+                "word-only",
+            ),
+        ],
+    },
+    "ruby": {
+        "path": "stub/ruby/focused_{i}_spec.rb",
+        "head": "describe Focused{i} do",
+        "tail": "end",
+        "cases": [
+            ("  fit '{n}' do\n    expect({f}(1)).to eq(1)\n  end", 0, "f-prefix"),
+            ("  it '{n}', focus: true do\n    expect({f}(1)).to eq(1)\n  end", 0, "metadata"),
+            (
+                "  it '{n}', focus: false do\n    expect({f}(1)).to eq(1)\n  end",
+                None,
+                "metadata-false",
+            ),
+            ("  it '{n}' do\n    expect({f}(form).focus).to eq(:name)\n  end", None, "word-focus"),
+        ],
+    },
+}
+
+
+def focused_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """The focused-test rule's shapes: in JavaScript, TypeScript and Ruby, a test or suite
+    focused so that the run skips every other one (``it.only``, ``fdescribe``, RSpec's
+    ``fit`` and ``focus: true``: positives). Hard negatives: "only" and "focus" as words
+    in a title, an option or a method, a function named ``fit``, ``focus: false``, and a
+    test runner's fixture that is focused on purpose."""
+    for lang, shape in FOCUS_SHAPES.items():
+        fb = corpus.file(shape["path"].format(i=idx), lang)
+        if "head" in shape:
+            fb.add(shape["head"].format(i=idx))
+        for template, at, category in rng.sample(shape["cases"], len(shape["cases"])):
+            function = nm.snake() if lang == "ruby" else nm.camel()
+            text = template.format(n=nm.snake(), f=function)
+            expected = "negative" if at is None else "positive"
+            fb.add(
+                text, Label("stub", expected, f"focus-{category}", at or 0, (0, text.count("\n")))
+            )
+            fb.blank()
+        if "tail" in shape:
+            fb.add(shape["tail"])
+    fb = corpus.file(f"stub/javascript/test/fixtures/only/focused_{idx}.spec.js", "javascript")
+    text = (
+        f"describe.only('{nm.snake()}', () => {{\n  it('runs', () => expect(run()).toBe(0));\n}});"
+    )
+    fb.add(text, Label("stub", "negative", "focus-fixture", 0, (0, 2)))

@@ -113,8 +113,12 @@ EMPTY = "empty-body"
 NOT_IMPLEMENTED = "not-implemented"
 HOLLOW = "hollow-test"
 SKIPPED = "skipped-test"
+FOCUSED = "focused-test"
 #: The structural rules: judged on the parse tree, not on comment text.
-STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW, SKIPPED)
+STRUCTURAL_RULES = (EMPTY, NOT_IMPLEMENTED, HOLLOW, SKIPPED, FOCUSED)
+#: Test fixtures: the files a test runner's own tests run (mocha's
+#: ``fixtures/options/only/*.spec.js``), skipped and focused on purpose.
+_FIXTURES = lazyre.compile(r"(?:^|/)_*fixtures?_*/")
 #: The languages whose tests the hollow-test rule judges (a Go test fails through
 #: ``t``, so one that asserts nothing is a smoke test, not a hollow one).
 HOLLOW_LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "java", "rust", "ruby"})
@@ -281,6 +285,7 @@ class StubRules:
     skipped: BodyRule
     #: skipped-test: the reasons that say the test fails or is not done, and those
     #: that say nothing (``"skip"``, ``"testing"``).
+    focused: BodyRule
     skip_admits: re.Pattern[str]
     skip_blank: re.Pattern[str]
     noop_names: re.Pattern[str]
@@ -327,12 +332,13 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "19"  # 14: generated files, files of test doubles, Ruby comments and splats
+    version = "20"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     # 17: comment rules judged only inside a function that returns a constant
     # 18: tests that assert only constants (hollow-test)
     # 19: tests switched off with no reason, or one that admits (skipped-test)
+    # 20: focused tests (focused-test); neither judged in test fixtures
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:
@@ -390,10 +396,13 @@ class StubGate:
         hollow: list[int] = []
         if (is_test or lang == "rust") and lang in HOLLOW_LANGUAGES:
             hollow = [m.start() for m in _HOLLOW_HINT.finditer(data)]
-        skipping = False
-        if (is_test or lang == "rust") and lang in skips.LANGUAGES:
-            skipping = skips.HINTS[lang].search(data) is not None
-        if not ranges and not active and not hollow and not skipping:
+        skipping = focusing = False
+        if (is_test or lang == "rust") and not _FIXTURES.search(source.path):
+            if lang in skips.LANGUAGES:
+                skipping = skips.HINTS[lang].search(data) is not None
+            if is_test and lang in skips.FOCUS_HINTS:
+                focusing = skips.FOCUS_HINTS[lang].search(data) is not None
+        if not ranges and not active and not hollow and not skipping and not focusing:
             return []  # nothing here could match: not even parsed for this gate
         tree = parse(lang, data)
         hits: list[_Hit] = []
@@ -401,6 +410,11 @@ class StubGate:
             hits.extend(self._hollow_tests(lang, tree, hollow))
         if skipping:
             hits.extend(self._skipped_tests(lang, tree, data))
+        if focusing:
+            hits.extend(
+                self._test_hit(self.rules.focused, skip, None)
+                for skip in skips.focused(lang, tree, data)
+            )
         if compiled is not None and ranges:
             found = (
                 matches(compiled, tree.root_node)
@@ -461,17 +475,18 @@ class StubGate:
                     continue
                 if reason is not None and not self.rules.skip_admits.search(reason):
                     continue
-            line = _text(skip.node).split("\n", 1)[0]
-            hits.append(
-                _Hit(
-                    offset=skip.node.start_byte,
-                    rule=self.rules.skipped,
-                    name=skip.name,
-                    key=normalise(f"{skip.name}: {line} {reason or ''}"),
-                    preview=excerpt(normalise(line), 0),
-                )
-            )
+            hits.append(self._test_hit(self.rules.skipped, skip, reason))
         return hits
+
+    def _test_hit(self, rule: BodyRule, skip: skips.Skip, reason: str | None) -> _Hit:
+        line = _text(skip.node).split("\n", 1)[0]
+        return _Hit(
+            offset=skip.node.start_byte,
+            rule=rule,
+            name=skip.name,
+            key=normalise(f"{skip.name}: {line} {reason or ''}"),
+            preview=excerpt(normalise(line), 0),
+        )
 
     def _generated(self, data: bytes) -> bool:
         """Whether the first lines of ``data`` say a tool wrote it (``generated``)."""
@@ -1790,6 +1805,7 @@ def load_rules(name: str = RULE_FILE, *, lazy: bool = False) -> StubRules:
         not_implemented=_body_rule(ni, ni_index, label),
         hollow=_body_rule(by_id[HOLLOW][1], by_id[HOLLOW][0], label),
         skipped=_body_rule(skipped, skipped_index, label),
+        focused=_body_rule(by_id[FOCUSED][1], by_id[FOCUSED][0], label),
         skip_admits=_regex(skipped, skipped_index, "admits", label, lazy),
         skip_blank=_regex(skipped, skipped_index, "blank_reasons", label, lazy),
         noop_names=_regex(empty, empty_index, "noop_names", label, lazy),

@@ -28,6 +28,8 @@ from convergio_gate.lang.bodies import is_docstring
 from convergio_gate.lang.comments import is_comment
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from tree_sitter import Node, Tree
 
 LANGUAGES = frozenset({"python", "javascript", "typescript", "tsx", "java", "rust", "go", "ruby"})
@@ -46,6 +48,18 @@ HINTS: dict[str, re.Pattern[bytes]] = {
     ),
 }
 
+_JS_FOCUS = rb"\.only\b|\bf(?:it|describe|context)\b"
+#: Where a focused test may be: the languages whose frameworks can run one test alone
+#: from the code (``it.only``, ``fit``, RSpec's ``focus: true``).
+FOCUS_HINTS: dict[str, re.Pattern[bytes]] = {
+    "javascript": lazyre.compile(_JS_FOCUS),
+    "typescript": lazyre.compile(_JS_FOCUS),
+    "tsx": lazyre.compile(_JS_FOCUS),
+    "ruby": lazyre.compile(
+        rb"\bf(?:it|describe|context|specify|example|scenario|feature)\b|\bfocus\b"
+    ),
+}
+
 PYTHON_MARKS = frozenset({"pytest.mark.skip", "mark.skip", "unittest.skip", "skip"})
 PYTHON_CALLS = frozenset({"pytest.skip", "self.skipTest", "skipTest"})
 PYTHON_RAISES = frozenset({"unittest.SkipTest", "SkipTest", "pytest.skip.Exception"})
@@ -56,6 +70,10 @@ JS_SUITES = frozenset(
 )
 JS_SKIPS = frozenset({"skip", "fixme"})
 JS_X = frozenset({"xit", "xtest", "xdescribe", "xcontext", "xspecify"})
+JS_F = frozenset({"fit", "fdescribe", "fcontext"})
+RUBY_F = frozenset(
+    {"fit", "fspecify", "fexample", "fscenario", "fdescribe", "fcontext", "ffeature"}
+)
 JAVA_SKIPS = frozenset({"Disabled", "Ignore"})
 GO_SKIPS = frozenset({"Skip", "SkipNow", "Skipf"})
 RUBY_X = frozenset(
@@ -101,9 +119,21 @@ class _Computed(Exception):
 def find(lang: str, tree: Tree, data: bytes) -> list[Skip]:
     """The unconditional skips of tests in ``tree`` (see the module's docstring)."""
     hint = HINTS.get(lang)
-    if hint is None:
-        return []
-    finder = _FINDERS[lang]
+    return [] if hint is None else _found(hint, _FINDERS[lang], tree, data)
+
+
+def focused(lang: str, tree: Tree, data: bytes) -> list[Skip]:
+    """The tests in ``tree`` focused so that the run skips every other one: ``it.only``,
+    ``describe.only``, ``fit``, ``fdescribe``, RSpec's ``fit`` and ``focus: true``. Their
+    reason is not read: a focus is for a run on a desk, never for a commit."""
+    hint = FOCUS_HINTS.get(lang)
+    finder = _ruby_focus if lang == "ruby" else _js_focus
+    return [] if hint is None else _found(hint, finder, tree, data)
+
+
+def _found(
+    hint: re.Pattern[bytes], finder: Callable[[Node], Skip | None], tree: Tree, data: bytes
+) -> list[Skip]:
     lines = data.split(b"\n")
     found: list[Skip] = []
     seen: set[int] = set()
@@ -321,6 +351,28 @@ def _js(node: Node) -> Skip | None:
     return Skip(statement, title, None, admitted)
 
 
+def _js_focus(node: Node) -> Skip | None:
+    call = _climb(node, {"call_expression"}, 4)
+    callee = call.child_by_field_name("function") if call is not None else None
+    if call is None or callee is None:
+        return None
+    if callee.type == "member_expression":
+        if _text(callee.child_by_field_name("property")) != "only":
+            return None
+        if _text(callee.child_by_field_name("object")) not in JS_SUITES:
+            return None
+    elif _text(callee) not in JS_F:
+        return None
+    arguments = call.child_by_field_name("arguments")
+    given = [c for c in arguments.named_children if not is_comment(c)] if arguments else []
+    if len(given) < 2 or given[0].type not in ("string", "template_string"):
+        return None
+    if not any(c.type in ("arrow_function", "function_expression", "function") for c in given):
+        return None
+    statement = call.parent if call.parent is not None else call
+    return Skip(statement, _text(given[0]).strip("\"'`"), None)
+
+
 # Java
 
 
@@ -497,6 +549,35 @@ def _ruby_statement(word: Node) -> Skip | None:
     given = [c for c in arguments.named_children if not is_comment(c)] if arguments else []
     reason = _literal(given[0]) if given else None
     return Skip(statement, name, reason or None)
+
+
+def _ruby_focus(node: Node) -> Skip | None:
+    word = _text(node)
+    if node.type == "identifier" and word in RUBY_F:
+        call = node.parent
+        if call is None or call.type != "call" or call.child_by_field_name("block") is None:
+            return None
+        if call.child_by_field_name("method") != node:
+            return None
+        return Skip(call, _ruby_title(call), None)
+    if node.type not in ("hash_key_symbol", "simple_symbol") or word.lstrip(":") != "focus":
+        return None
+    holder = node.parent
+    if holder is not None and holder.type == "pair":
+        value = holder.child_by_field_name("value")
+        if holder.child_by_field_name("key") != node or value is None or value.type != "true":
+            return None
+        holder = holder.parent
+    if holder is None or holder.type != "argument_list":
+        return None
+    call = holder.parent
+    if (
+        call is None
+        or call.type != "call"
+        or _text(call.child_by_field_name("method")) not in RUBY_TESTS
+    ):
+        return None
+    return Skip(call, _ruby_title(call), None)
 
 
 _FINDERS = {

@@ -2815,6 +2815,7 @@ def gen_wire(corpus: Corpus, rng: random.Random, names: Names, scale: int) -> No
         (hollow_tests, "hollow-test"),
         (skipped_tests, "skipped-test"),
         (focused_tests, "focused-test"),
+        (sum_placeholders, "sum-placeholder"),
     ]
     for make_one, label in later:
         seed = rng.random()
@@ -4677,3 +4678,70 @@ def focused_tests(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> No
         f"describe.only('{nm.snake()}', () => {{\n  it('runs', () => expect(run()).toBe(0));\n}});"
     )
     fb.add(text, Label("stub", "negative", "focus-fixture", 0, (0, 2)))
+
+
+#: Template placeholders: a sum of numbers asserted equal to a number, per language, as
+#: (path, test with {n} and {b}, placeholder, the same shape on real code, and for
+#: Python a unittest method that checks arithmetic as an interpreter's suite does).
+SUM_SHAPES: dict[str, tuple[str, str, str, str]] = {
+    "python": (
+        "stub/python/tests/test_sum_{i}.py",
+        "def test_{n}():\n{b}",
+        "    assert {x} + {y} == {z}",
+        "    assert {f}({x}, {y}) == {z}",
+    ),
+    "javascript": (
+        "stub/javascript/sum_{i}.test.js",
+        "test('{n}', () => {{\n{b}\n}});",
+        "  expect({x} + {y}).toBe({z});",
+        "  expect({f}({x}, {y})).toBe({z});",
+    ),
+    "java": (
+        "stub/java/src/test/java/Sum{i}Test.java",
+        "    @Test\n    public void {n}() {{\n{b}\n    }}",
+        "        assertEquals({z}, {x} + {y});",
+        "        assertEquals({z}, {f}({x}, {y}));",
+    ),
+    "ruby": (
+        "stub/ruby/sum_{i}_spec.rb",
+        "  it '{n}' do\n{b}\n  end",
+        "    expect({x} + {y}).to eq({z})",
+        "    expect({f}({x}, {y})).to eq({z})",
+    ),
+}
+
+
+def sum_placeholders(corpus: Corpus, rng: random.Random, nm: Names, idx: int) -> None:
+    """Project templates' placeholder tests (Android Studio's ``assertEquals(4, 2 + 2)``,
+    ``expect(1 + 1).toBe(2)``, pytest's ``assert 1 + 1 == 2``: positives of hollow-test).
+    Hard negatives: the same assertion on what the code returns, and unittest's
+    ``self.assertEqual(1 + 1, 2)``, which checks the interpreter's arithmetic."""
+    for lang, (path, test, placeholder, real) in SUM_SHAPES.items():
+        fb = corpus.file(path.format(i=idx), lang)
+        if lang == "java":
+            fb.add(f"public class Sum{idx}Test {{")
+        if lang == "ruby":
+            fb.add(f"describe Sum{idx} do")
+        x, y = rng.randrange(1, 9), rng.randrange(1, 9)
+        function = nm.snake() if lang in ("python", "ruby") else nm.camel()
+        for line, expected, category in rng.sample(
+            [(placeholder, "positive", "sum-placeholder"), (real, "negative", "sum-of-code")], 2
+        ):
+            body = line.format(x=x, y=y, z=x + y, f=function)
+            text = test.format(n=nm.snake(), b=body)
+            fb.add(
+                text,
+                Label(
+                    "stub",
+                    expected,
+                    category,
+                    text.count("\n") - (0 if lang == "python" else 1),
+                    (0, text.count("\n")),
+                ),
+            )
+            fb.blank()
+        if lang == "python":
+            text = f"class {nm.pascal()}Test(unittest.TestCase):\n    def test_{nm.snake()}(self):\n        self.assertEqual({x} + {y}, {x + y})"
+            fb.add(text, Label("stub", "negative", "sum-unittest", 2, (0, 2)))
+        if lang in ("java", "ruby"):
+            fb.add("}" if lang == "java" else "end")

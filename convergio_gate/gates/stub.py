@@ -332,13 +332,14 @@ class StubGate:
     id = "stub"
     description = "stand-in bodies (pass, todo!(), not implemented) and admitted stubs"
     scope: Literal["file", "repo"] = "file"
-    version = "20"  # 14: generated files, files of test doubles, Ruby comments and splats
+    version = "21"  # 14: generated files, files of test doubles, Ruby comments and splats
     # 15: a Ruby module's methods keep their scope, for the classes that include it
     # 16: a comment inside a comment is an example's; JRuby's Java interface methods
     # 17: comment rules judged only inside a function that returns a constant
     # 18: tests that assert only constants (hollow-test)
     # 19: tests switched off with no reason, or one that admits (skipped-test)
     # 20: focused tests (focused-test); neither judged in test fixtures
+    # 21: hollow-test: a sum of numbers asserted equal to a number (template placeholders)
     parses = True  # the engine parses each file once for this gate and wire
 
     def __init__(self, rules: StubRules | None = None) -> None:

@@ -340,15 +340,22 @@ def _js(node: Node) -> Skip | None:
         admitted = prop == "fixme"
     elif _text(callee) not in JS_X:
         return None
+    title = _js_title(call)  # None for Playwright's test.skip(condition, "why")
+    if title is None:
+        return None
+    return Skip(call.parent or call, title, None, admitted)
+
+
+def _js_title(call: Node) -> str | None:
+    """The title of a test or suite declared by ``call`` (a title, then a function), or
+    None when ``call`` declares none."""
     arguments = call.child_by_field_name("arguments")
     given = [c for c in arguments.named_children if not is_comment(c)] if arguments else []
     if len(given) < 2 or given[0].type not in ("string", "template_string"):
-        return None  # Playwright's test.skip(condition, "why") decides at run time
+        return None
     if not any(c.type in ("arrow_function", "function_expression", "function") for c in given):
         return None
-    statement = call.parent if call.parent is not None else call
-    title = _text(given[0]).strip("\"'`")
-    return Skip(statement, title, None, admitted)
+    return _text(given[0]).strip("\"'`")
 
 
 def _js_focus(node: Node) -> Skip | None:
@@ -363,14 +370,8 @@ def _js_focus(node: Node) -> Skip | None:
             return None
     elif _text(callee) not in JS_F:
         return None
-    arguments = call.child_by_field_name("arguments")
-    given = [c for c in arguments.named_children if not is_comment(c)] if arguments else []
-    if len(given) < 2 or given[0].type not in ("string", "template_string"):
-        return None
-    if not any(c.type in ("arrow_function", "function_expression", "function") for c in given):
-        return None
-    statement = call.parent if call.parent is not None else call
-    return Skip(statement, _text(given[0]).strip("\"'`"), None)
+    title = _js_title(call)
+    return Skip(call.parent or call, title, None) if title is not None else None
 
 
 # Java
@@ -477,12 +478,17 @@ def _go(node: Node) -> Skip | None:
 def _ruby(node: Node) -> Skip | None:
     word = _text(node)
     if node.type == "identifier" and word in RUBY_X:
-        call = node.parent
-        if call is None or call.type != "call" or call.child_by_field_name("block") is None:
-            return None
-        return Skip(call, _ruby_title(call), None)
+        call = _ruby_block_call(node)
+        return Skip(call, _ruby_title(call), None) if call is not None else None
     if node.type in ("hash_key_symbol", "simple_symbol") and word.lstrip(":") in RUBY_SKIPS:
-        return _ruby_metadata(node)
+        found = _ruby_metadata(node)
+        if found is None:
+            return None
+        call, value = found
+        if value is not None and value.type in ("false", "nil"):
+            return None
+        reason = None if value is None or value.type == "true" else _literal(value)
+        return Skip(call, _ruby_title(call), reason or None)
     if node.type == "identifier" and word in RUBY_SKIPS:
         return _ruby_statement(node)
     return None
@@ -498,8 +504,17 @@ def _ruby_title(call: Node) -> str:
     )
 
 
-def _ruby_metadata(symbol: Node) -> Skip | None:
-    """``it "x", skip: "why" do``, ``it "x", :skip do``."""
+def _ruby_block_call(method: Node) -> Node | None:
+    """The call ``method`` names, if it is given a block (``xit "x" do ... end``)."""
+    call = method.parent
+    if call is None or call.type != "call" or call.child_by_field_name("block") is None:
+        return None
+    return call if call.child_by_field_name("method") == method else None
+
+
+def _ruby_metadata(symbol: Node) -> tuple[Node, Node | None] | None:
+    """For metadata on an example or group (``it "x", skip: "why" do``, ``it "x", :skip
+    do``): the call, and the value given (None for a bare symbol)."""
     holder = symbol.parent
     value: Node | None = None
     if holder is not None and holder.type == "pair":
@@ -516,10 +531,7 @@ def _ruby_metadata(symbol: Node) -> Skip | None:
         or _text(call.child_by_field_name("method")) not in RUBY_TESTS
     ):
         return None
-    if value is not None and value.type in ("false", "nil"):
-        return None
-    reason = None if value is None or value.type == "true" else _literal(value)
-    return Skip(call, _ruby_title(call), reason or None)
+    return call, value
 
 
 def _ruby_statement(word: Node) -> Skip | None:
@@ -553,31 +565,14 @@ def _ruby_statement(word: Node) -> Skip | None:
 
 def _ruby_focus(node: Node) -> Skip | None:
     word = _text(node)
+    call: Node | None = None
     if node.type == "identifier" and word in RUBY_F:
-        call = node.parent
-        if call is None or call.type != "call" or call.child_by_field_name("block") is None:
-            return None
-        if call.child_by_field_name("method") != node:
-            return None
-        return Skip(call, _ruby_title(call), None)
-    if node.type not in ("hash_key_symbol", "simple_symbol") or word.lstrip(":") != "focus":
-        return None
-    holder = node.parent
-    if holder is not None and holder.type == "pair":
-        value = holder.child_by_field_name("value")
-        if holder.child_by_field_name("key") != node or value is None or value.type != "true":
-            return None
-        holder = holder.parent
-    if holder is None or holder.type != "argument_list":
-        return None
-    call = holder.parent
-    if (
-        call is None
-        or call.type != "call"
-        or _text(call.child_by_field_name("method")) not in RUBY_TESTS
-    ):
-        return None
-    return Skip(call, _ruby_title(call), None)
+        call = _ruby_block_call(node)
+    elif node.type in ("hash_key_symbol", "simple_symbol") and word.lstrip(":") == "focus":
+        found = _ruby_metadata(node)
+        if found is not None and (found[1] is None or found[1].type == "true"):
+            call = found[0]
+    return Skip(call, _ruby_title(call), None) if call is not None else None
 
 
 _FINDERS = {

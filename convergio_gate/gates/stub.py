@@ -283,9 +283,9 @@ class StubRules:
     not_implemented: BodyRule
     hollow: BodyRule
     skipped: BodyRule
+    focused: BodyRule
     #: skipped-test: the reasons that say the test fails or is not done, and those
     #: that say nothing (``"skip"``, ``"testing"``).
-    focused: BodyRule
     skip_admits: re.Pattern[str]
     skip_blank: re.Pattern[str]
     noop_names: re.Pattern[str]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from convergio_gate import lazyre
 from convergio_gate.lang import rust_attributes
-from convergio_gate.lang.bodies import is_docstring
+from convergio_gate.lang.bodies import enclosing_function, is_docstring
 from convergio_gate.lang.comments import is_comment
 
 if TYPE_CHECKING:
@@ -65,9 +65,7 @@ PYTHON_CALLS = frozenset({"pytest.skip", "self.skipTest", "skipTest"})
 PYTHON_RAISES = frozenset({"unittest.SkipTest", "SkipTest", "pytest.skip.Exception"})
 #: JS/TS suites and tests, and what switches one off: ``it.skip``, Playwright's
 #: ``test.fixme`` (which says it is broken), Jasmine's and Mocha's ``xit``.
-JS_SUITES = frozenset(
-    {"it", "test", "describe", "context", "suite", "specify", "test.describe", "it.each"}
-)
+JS_SUITES = frozenset({"it", "test", "describe", "context", "suite", "specify", "test.describe"})
 JS_SKIPS = frozenset({"skip", "fixme"})
 JS_X = frozenset({"xit", "xtest", "xdescribe", "xcontext", "xspecify"})
 JS_F = frozenset({"fit", "fdescribe", "fcontext"})
@@ -128,13 +126,20 @@ def focused(lang: str, tree: Tree, data: bytes) -> list[Skip]:
     reason is not read: a focus is for a run on a desk, never for a commit."""
     hint = FOCUS_HINTS.get(lang)
     finder = _ruby_focus if lang == "ruby" else _js_focus
-    return [] if hint is None else _found(hint, finder, tree, data)
+    return [] if hint is None else _found(hint, finder, tree, data, reasons=False)
 
 
 def _found(
-    hint: re.Pattern[bytes], finder: Callable[[Node], Skip | None], tree: Tree, data: bytes
+    hint: re.Pattern[bytes],
+    finder: Callable[[Node], Skip | None],
+    tree: Tree,
+    data: bytes,
+    *,
+    reasons: bool = True,
 ) -> list[Skip]:
-    lines = data.split(b"\n")
+    """What ``finder`` makes of each match of ``hint``, once per node; with ``reasons``,
+    a skip that gives none takes the comments around it (:func:`_comment_reason`)."""
+    lines = data.split(b"\n") if reasons else []
     found: list[Skip] = []
     seen: set[int] = set()
     for match in hint.finditer(data):
@@ -148,7 +153,7 @@ def _found(
         if skip is None or skip.node.start_byte in seen:
             continue
         seen.add(skip.node.start_byte)
-        if skip.reason is None:
+        if reasons and skip.reason is None:
             skip = Skip(skip.node, skip.name, _comment_reason(lines, skip.node), skip.admitted)
         found.append(skip)
     return found
@@ -271,12 +276,7 @@ def _python_nested(definition: Node) -> bool:
     """Whether a definition is inside a function: a test of the test framework itself
     (``unittest``'s own suite skips the tests it defines inside its tests), or a
     helper's."""
-    parent = definition.parent
-    while parent is not None:
-        if parent.type == "function_definition":
-            return True
-        parent = parent.parent
-    return False
+    return enclosing_function("python", definition) is not None
 
 
 def _python_statement(statement: Node) -> Skip | None:
